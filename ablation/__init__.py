@@ -1,0 +1,1 @@
+"""Filter ablations: train small language models on each filtered variant (see README, roadmap)."""

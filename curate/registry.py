@@ -1,0 +1,71 @@
+"""Versioned stage names -> step classes.
+
+The table below is the registry: explicit, so nothing depends on which modules happen to be
+imported (dolma's decorator registration breaks exactly there), and lazy, so listing the stages
+does not import fastText or trafilatura. A name may carry a version (`gopher_quality@1`); without
+one it means the latest version, and the resolved config always records the pinned form.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import inspect
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class StageSpec:
+    name: str
+    version: int
+    target: str  # "module:Class"
+    kind: str  # reader | extract | filter | transform | writer
+
+    @property
+    def versioned(self) -> str:
+        return f"{self.name}@{self.version}"
+
+    def load(self) -> type:
+        module, _, attr = self.target.partition(":")
+        return getattr(importlib.import_module(module), attr)
+
+    def description(self) -> str:
+        doc = inspect.getdoc(self.load()) or ""
+        return doc.splitlines()[0] if doc else ""
+
+
+STAGES: list[StageSpec] = [
+    StageSpec("warc_reader", 1, "curate.readers:WarcReader", "reader"),
+    StageSpec("jsonl_reader", 1, "curate.readers:JsonlReader", "reader"),
+    StageSpec("parquet_reader", 1, "curate.readers:ParquetReader", "reader"),
+    StageSpec("trafilatura_extract", 1, "filters.trafilatura_extract:TrafilaturaExtract", "extract"),
+    StageSpec("fasttext_lang", 1, "filters.fasttext_lang:FastTextLang", "filter"),
+    StageSpec("gopher_quality", 1, "filters.gopher_quality:GopherQuality", "filter"),
+    StageSpec("decision_writer", 1, "curate.writers:DecisionWriter", "writer"),
+]
+
+
+class UnknownStage(KeyError):
+    def __str__(self) -> str:
+        return self.args[0]
+
+
+def names() -> list[str]:
+    return sorted({spec.name for spec in STAGES})
+
+
+def get(name: str) -> StageSpec:
+    """The spec for `name` or `name@version`; an unknown name raises with the closest valid ones."""
+    base, _, version = name.partition("@")
+    candidates = [spec for spec in STAGES if spec.name == base]
+    if not candidates:
+        close = difflib.get_close_matches(base, names(), n=3, cutoff=0.5)
+        hint = f"did you mean {', '.join(repr(c) for c in close)}? " if close else ""
+        raise UnknownStage(f"unknown stage {name!r}; {hint}valid stages: {', '.join(names())}")
+    if not version:
+        return max(candidates, key=lambda spec: spec.version)
+    for spec in candidates:
+        if str(spec.version) == version.lstrip("v"):
+            return spec
+    versions = ", ".join(spec.versioned for spec in candidates)
+    raise UnknownStage(f"unknown version {name!r}; available: {versions}")

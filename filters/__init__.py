@@ -1,0 +1,1 @@
+"""curate's stages: one filter, extractor or transform per file, each a datatrove PipelineStep."""

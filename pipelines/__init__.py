@@ -1,0 +1,1 @@
+"""curate's recipes (YAML) and multi-stage pipelines."""

@@ -1,0 +1,83 @@
+import json
+
+import duckdb
+import pytest
+from click.testing import CliRunner
+
+from curate.cli import main
+from tests.conftest import REPO
+
+README = (REPO / "README.md").read_text()
+
+
+@pytest.mark.parametrize("name", sorted(main.commands))
+def test_every_command_is_documented_with_an_example(name):
+    assert f"`curate {name}" in README, f"README does not document `curate {name}`"
+    assert "Example:" in main.commands[name].help
+
+
+def test_list_stages_prints_every_registered_stage():
+    from curate import registry
+
+    result = CliRunner().invoke(main, ["list-stages"])
+    assert result.exit_code == 0
+    for spec in registry.STAGES:
+        assert spec.versioned in result.output
+
+
+def test_a_bad_recipe_exits_1_with_the_line(tmp_path):
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("input: [x]\nstages:\n  - gopher_qualty\n")
+    result = CliRunner().invoke(main, ["run", str(recipe)])
+    assert result.exit_code == 1
+    assert "r.yaml:3: unknown stage 'gopher_qualty'; did you mean 'gopher_quality'" in result.output
+
+
+def test_missing_input_is_a_clear_error(tmp_path):
+    result = CliRunner().invoke(main, ["run", str(REPO / "pipelines" / "fineweb.yaml"),
+                                       "--input", str(tmp_path / "nope.warc.gz"), "--output", str(tmp_path / "o")])
+    assert result.exit_code == 1 and "input not found" in result.output
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory, sample_crawl, lid_model):
+    out = tmp_path_factory.mktemp("demo") / "out"
+    result = CliRunner().invoke(main, ["run", str(REPO / "pipelines" / "fineweb.yaml"), "--output", str(out),
+                                       "--no-progress", f"stages.fasttext_lang.model={lid_model}"])
+    assert result.exit_code == 0, result.output
+    return out, result.output
+
+
+def test_the_demo_prints_the_summary(demo):
+    out, output = demo
+    for text in ("Summary: fineweb", "stage", "drop reason", "docs/s", "MB/s", f"{out}/decisions/", "SELECT"):
+        assert text in output
+
+
+def test_the_demo_shows_every_stage_doing_something(demo):
+    out, _ = demo
+    dropped = dict(duckdb.sql(f"SELECT stage, count(*) FROM '{out}/decisions/*.parquet' GROUP BY 1").fetchall())
+    for stage in ("read", "extract", "fasttext_lang", "gopher_quality"):
+        assert dropped.get(stage, 0) > 0, f"the sample crawl makes no {stage} drop: {dropped}"
+    assert dropped[None] >= 10  # kept English articles
+    reasons = {r for (r,) in duckdb.sql(f"SELECT DISTINCT reason FROM '{out}/decisions/*.parquet'").fetchall()}
+    assert {"read:corrupt_record", "extract:non_html"} <= reasons
+
+
+def test_the_demo_has_one_row_per_response_record_of_the_sample(demo):
+    out, _ = demo
+    manifest = json.loads((REPO / "pipelines" / "sample" / "manifest.json").read_text())
+    responses = [r for r in manifest["records"] if r["warc_type"] == "response"]
+    assert duckdb.sql(f"SELECT count(*) FROM '{out}/decisions/*.parquet'").fetchall()[0][0] == len(responses)
+
+
+def test_stats_command_formats(demo):
+    out, _ = demo
+    runner = CliRunner()
+    funnel = runner.invoke(main, ["stats", str(out)])
+    assert funnel.exit_code == 0 and "gopher_quality" in funnel.output
+    rows = runner.invoke(main, ["stats", str(out), "SELECT stage, count(*) AS n FROM decisions GROUP BY 1",
+                                "--format", "json"])
+    assert rows.exit_code == 0 and sum(r["n"] for r in json.loads(rows.output)) > 40
+    bad = runner.invoke(main, ["stats", str(out), "SELECT nope FROM decisions"])
+    assert bad.exit_code == 1 and "query failed" in bad.output
