@@ -41,6 +41,8 @@ STAGES: list[StageSpec] = [
     StageSpec("trafilatura_extract", 1, "filters.trafilatura_extract:TrafilaturaExtract", "extract"),
     StageSpec("fasttext_lang", 1, "filters.fasttext_lang:FastTextLang", "filter"),
     StageSpec("gopher_quality", 1, "filters.gopher_quality:GopherQuality", "filter"),
+    StageSpec("exact_dedup", 1, "filters.exact_dedup:ExactDedup", "filter"),
+    StageSpec("minhash", 1, "filters.minhash.filter:MinhashDedup", "filter"),
     StageSpec("decision_writer", 1, "curate.writers:DecisionWriter", "writer"),
 ]
 

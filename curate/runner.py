@@ -14,6 +14,7 @@ import shutil
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import yaml
@@ -22,6 +23,7 @@ from datatrove.io import get_datafolder
 
 from curate import registry
 from curate.config import Recipe, RecipeError, resolved_params
+from curate.multipass import chain_prepasses
 from curate.writers import DecisionWriter, signal_columns
 
 FORMATS = {
@@ -100,11 +102,15 @@ def build_pipeline(recipe: Recipe, progress: bool = False) -> list:
     return [*readers, *stages, DecisionWriter(recipe.output, signal_columns([*readers, *stages]))]
 
 
-def build_executor(recipe: Recipe, pipeline: list):
-    """Map the recipe's executor section onto a datatrove executor."""
+def build_executor(recipe: Recipe, pipeline: list, tasks: int | None = None, logging_dir: str | None = None,
+                   depends=None, job_name: str | None = None):
+    """Map the recipe's executor section onto a datatrove executor (by default the main one: the
+    recipe's tasks, OUT/logs); `depends` is an executor of the same type to run first."""
     config = recipe.executor
-    logging_dir = f"{recipe.output}/logs"
-    common = dict(pipeline=pipeline, tasks=config.tasks, logging_dir=logging_dir, **config.options)
+    logging_dir = logging_dir or f"{recipe.output}/logs"
+    common = dict(pipeline=pipeline, tasks=tasks or config.tasks, logging_dir=logging_dir, **config.options)
+    if depends is not None:
+        common["depends"] = depends
     if config.type == "local":
         return QuietLocalExecutor(workers=config.workers, **common)
     if config.type == "slurm":
@@ -113,11 +119,16 @@ def build_executor(recipe: Recipe, pipeline: list):
         for required in ("time", "partition"):
             if required not in config.options:
                 raise RecipeError(f"{recipe.path}: the slurm executor needs executor.slurm.{required}")
-        common.setdefault("job_name", recipe.name)
+        common.setdefault("job_name", job_name or recipe.name)
         return SlurmPipelineExecutor(workers=config.workers, **common)
     from datatrove.executor import RayPipelineExecutor
 
     return RayPipelineExecutor(workers=config.workers, **common)
+
+
+def build_pass(recipe: Recipe, steps: list, tasks: int, logging_dir: str, depends, name: str):
+    """The executor of one pass of a multi-pass stage (curate/multipass.py)."""
+    return build_executor(recipe, steps, tasks=tasks, logging_dir=logging_dir, depends=depends, job_name=name)
 
 
 def _quiet_task_logger(logging_dir, rank, local_rank=0, node_rank=-1):
@@ -190,7 +201,7 @@ def run(recipe: Recipe, overwrite: bool = False, progress: bool = True) -> RunRe
                 "use another --output, or --overwrite to replace it"
             )
     pipeline = build_pipeline(recipe, progress=progress and recipe.executor.type == "local")
-    executor = build_executor(recipe, pipeline)
+    executor = build_executor(recipe, pipeline, depends=chain_prepasses(recipe, pipeline, partial(build_pass, recipe)))
     out.mkdir(parents=True, exist_ok=True)
     config_file.write_text(yaml.safe_dump(resolved, sort_keys=False, allow_unicode=True))
     result = RunResult(recipe, str(out), did_work=True, input_bytes=input_bytes(recipe.inputs))

@@ -1,0 +1,100 @@
+"""Pass 2 of dedup: documents that share a band hash become edges of the duplicate graph.
+
+Input: `bands/{band:03d}/*.bin`, the sorted runs of every signature task. Output:
+`edges/{rank:05d}.bin`, (ref a, ref b) pairs; every document of a bucket is joined to the
+bucket's first one. With `min_similarity`, an edge is kept only if the two full signatures
+(`sigs/*.bin`) estimate a Jaccard of at least that much: LSH alone also pairs documents well
+below its threshold (at J = 0.6, 14 x 8 bands collide 37% of the time). The work is sharded across tasks by band and, with more tasks than bands,
+by ranges of the 64-bit band hash, so this pass scales past the number of bands. Memory: one
+block per run merged plus the largest bucket (see runs.py), and an edge buffer.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from datatrove.data import DocumentsPipeline
+from datatrove.io import get_datafolder
+from datatrove.pipeline.base import PipelineStep
+
+from filters.minhash.runs import EDGE, RunReader, merge_runs
+
+
+def units_of(rank: int, world_size: int, num_bands: int) -> list[tuple[int, int, int]]:
+    """The (band, lo, hi) hash ranges that task `rank` of `world_size` handles."""
+    parts = math.ceil(world_size / num_bands)
+    out = []
+    for unit in range(num_bands * parts):
+        if unit % world_size == rank:
+            band, part = divmod(unit, parts)
+            out.append((band, part * (1 << 64) // parts, (part + 1) * (1 << 64) // parts))
+    return out
+
+
+def bucket_edges(block: np.ndarray) -> np.ndarray:
+    """Edges (first of bucket, other) of a sorted block whose buckets are complete."""
+    h, ref = block["h"], block["ref"]
+    starts = np.flatnonzero(np.r_[True, h[1:] != h[:-1]])
+    first = np.repeat(ref[starts], np.diff(np.r_[starts, len(h)]))
+    keep = first != ref
+    edges = np.empty(int(keep.sum()), EDGE)
+    edges["a"], edges["b"] = first[keep], ref[keep]
+    return edges
+
+
+class DedupBuckets(PipelineStep):
+    """Merge the signature runs band by band and write the edges between bucket-mates.
+    Input and output files: see the module docstring."""
+
+    name = "🪣 dedup buckets"
+    type = "🫂 - DEDUP"
+
+    def __init__(self, work_dir: str, num_bands: int, block_records: int = 1 << 16,
+                 min_similarity: float | None = None, num_perm: int = 0):
+        super().__init__()
+        self.work_dir, self.num_bands, self.block_records = work_dir, num_bands, block_records
+        self.min_similarity, self.num_perm = min_similarity, num_perm
+        self._sigs: dict = {}
+
+    def _rows(self, folder, refs: np.ndarray) -> np.ndarray:
+        """Full signatures of `refs`, memory-mapped from each task's sigs file."""
+        ranks, positions = refs >> np.uint64(32), (refs & np.uint64(0xFFFFFFFF)).astype(np.int64)
+        out = np.empty((len(refs), self.num_perm), np.uint32)
+        for r in np.unique(ranks).tolist():
+            if r not in self._sigs:
+                path = f"sigs/{r:05d}.bin"
+                if folder.is_local():
+                    self._sigs[r] = np.memmap(folder.resolve_paths(path), "<u4", "r").reshape(-1, self.num_perm)
+                else:  # remote: the file is read whole (one task's signatures)
+                    with folder.open(path, "rb") as f:
+                        self._sigs[r] = np.frombuffer(f.read(), "<u4").reshape(-1, self.num_perm)
+            sel = ranks == r
+            out[sel] = self._sigs[r][positions[sel]]
+        return out
+
+    def verify(self, folder, edges: np.ndarray) -> np.ndarray:
+        if self.min_similarity is None or not len(edges):
+            return edges
+        similarity = (self._rows(folder, edges["a"]) == self._rows(folder, edges["b"])).mean(axis=1)
+        self.stat_update("rejected_pairs", value=int((similarity < self.min_similarity).sum()))
+        return edges[similarity >= self.min_similarity]
+
+    def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        folder = get_datafolder(self.work_dir)
+        tmp = f"edges/{rank:05d}.bin.tmp"
+        n_edges = 0
+        with folder.open(tmp, "wb") as out:
+            for band, lo, hi in units_of(rank, world_size, self.num_bands):
+                runs = sorted(folder.glob(f"bands/{band:03d}/*.bin"))
+                readers = [RunReader(folder, path, block=self.block_records, lo=lo, hi=hi) for path in runs]
+                with self.track_time("band"):
+                    for block in merge_runs(readers):
+                        edges = self.verify(folder, bucket_edges(block))
+                        n_edges += len(edges)
+                        out.write(edges.tobytes())
+        self._sigs = {}  # memory maps are per task; the step is serialised to executor.json after
+        folder.mv(tmp, f"edges/{rank:05d}.bin")
+        self.stat_update("edges", value=n_edges)
+        return
+        yield

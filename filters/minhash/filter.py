@@ -1,0 +1,119 @@
+"""Pass 4 of dedup: mark every duplicate dropped, naming the document it duplicates.
+
+The recipe stages `minhash` and `exact_dedup` are these filters. Each declares, in `prepasses`,
+the passes that must run before it (signatures -> buckets -> clusters); curate's runner chains
+them with datatrove's `depends=`, so the same recipe runs on the local, Ray and Slurm executors.
+
+Input: the documents of one task, in the same order as in pass 1 (the same readers and stages,
+the same number of tasks), and `clusters/{rank:05d}.parquet`. Output: the documents, with
+`<ns>__cluster_id`, `<ns>__cluster_size`, `<ns>__duplicate_of`, `<ns>__kept` recorded; a duplicate
+is dropped with reason `<ns>:duplicate` (`filter` mode) or only annotated (`annotate` mode).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from datatrove.data import Document, DocumentsPipeline
+
+from curate.step import CurateFilter
+
+
+class DedupFilter(CurateFilter):
+    signals: ClassVar[dict[str, str]] = {"cluster_id": "string", "cluster_size": "int64",
+                                         "duplicate_of": "string", "kept": "bool"}
+    num_bands = 1
+    num_perm = 0
+    min_similarity: float | None = None
+
+    def __init__(self, work_dir: str | None = None, mode: str = "filter", emit_dropped: bool = False):
+        super().__init__(mode=mode, emit_dropped=emit_dropped)
+        self.work_dir = work_dir
+        self._clusters: dict = {}
+
+    def signature_step(self):
+        raise NotImplementedError
+
+    def prepasses(self) -> list[tuple[str, list, str]]:
+        """(name, steps, tasks) of the passes to run before this one: `input` passes read the same
+        documents as the main pipeline (its readers and earlier stages come first) with the same
+        tasks; `tasks` passes run with the recipe's task count; `single` passes run one task."""
+        from filters.minhash.buckets import DedupBuckets
+        from filters.minhash.clusters import DedupClusters
+
+        self._need_work_dir()
+        return [("signatures", [self.signature_step()], "input"),
+                ("buckets", [DedupBuckets(self.work_dir, self.num_bands, min_similarity=self.min_similarity,
+                                          num_perm=self.num_perm)], "tasks"),
+                ("clusters", [DedupClusters(self.work_dir)], "single")]
+
+    def _need_work_dir(self) -> None:
+        if not self.work_dir:
+            raise ValueError(f"{self.namespace}: work_dir is not set (curate's runner sets OUT/dedup/{self.namespace})")
+
+    def filter(self, doc: Document) -> str | None:
+        row = self._clusters.get(self._position)
+        if row is None:
+            self.record(doc, "cluster_size", 1)
+            self.record(doc, "kept", True)
+            return None
+        cluster_id, size, kept = row
+        self.record(doc, "cluster_id", cluster_id)
+        self.record(doc, "cluster_size", size)
+        self.record(doc, "kept", kept)
+        if kept:
+            return None
+        self.record(doc, "duplicate_of", cluster_id)
+        return "duplicate"
+
+    def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        import pyarrow.parquet as pq
+        from datatrove.io import get_datafolder
+
+        self._need_work_dir()
+        folder = get_datafolder(self.work_dir)
+        with folder.open(f"clusters/{rank:05d}.parquet", "rb") as f:
+            table = pq.read_table(f).to_pydict()
+        self._clusters = {p: (c, s, k) for p, c, s, k in zip(table["position"], table["cluster_id"],
+                                                              table["cluster_size"], table["kept"])}
+
+        def positioned():
+            for position, doc in enumerate(data):
+                self._position = position  # pass 1 numbered every document, dropped ones too
+                yield doc
+
+        yield from super().run(positioned(), rank, world_size)
+        self._clusters = {}
+
+
+class MinhashDedup(DedupFilter):
+    """MinHash near-duplicate removal (FineWeb's defaults: word 5-grams, 14 bands x 8 rows = 112
+    hashes, so a pair with Jaccard 0.8 is caught with probability 1-(1-0.8^8)^14 = 0.92), keeping
+    one document per cluster: the one with the smallest order key (a hash of id and source file).
+    Signatures equal datasketch's MinHash (see filters/minhash/hashing.py). `unit` is `word` or
+    `char` shingles of `n` units. A pair sharing a bucket counts only if its full signatures
+    estimate a Jaccard >= `min_similarity` (None: plain LSH, as datatrove); 0.76 is where recall
+    at J >= 0.8 and precision at J >= 0.7 both passed 0.97 on planted real pages (0.75: 0.991 /
+    0.959; 0.77: 0.966 / 0.978; tests/test_minhash_correctness.py). Runs as four passes: see filters/minhash/__init__.py.
+    Example: `- minhash: {n: 5, bands: 14, rows: 8, seed: 1}`
+    """
+
+    namespace = "minhash"
+
+    def __init__(self, n: int = 5, unit: str = "word", bands: int = 14, rows: int = 8, seed: int = 1,
+                 min_similarity: float | None = 0.76, buffer_records: int = 1 << 22, work_dir: str | None = None,
+                 mode: str = "filter", emit_dropped: bool = False):
+        super().__init__(work_dir=work_dir, mode=mode, emit_dropped=emit_dropped)
+        if unit not in ("word", "char"):
+            raise ValueError(f"unit must be 'word' or 'char', got {unit!r}")
+        if min(n, bands, rows) < 1:
+            raise ValueError("n, bands and rows must be positive")
+        self.n, self.unit, self.bands, self.rows, self.seed = n, unit, bands, rows, seed
+        self.num_bands, self.num_perm, self.buffer_records = bands, bands * rows, buffer_records
+        self.min_similarity = min_similarity  # verify bucket pairs on the full signature; None: LSH only
+
+    def signature_step(self):
+        from filters.minhash.signatures import MinhashSignatures
+
+        return MinhashSignatures(self.work_dir, self.bands, self.rows, self.n, self.unit, self.seed,
+                                 buffer_records=self.buffer_records)
