@@ -75,7 +75,8 @@ def run(recipe, overrides, inputs, output, tasks, workers, mode, overwrite, no_p
         raise click.ClickException(str(error)) from None
     for message in result.messages:
         click.echo(message)
-    click.echo(render_summary(result))
+    if not result.submitted:
+        click.echo(render_summary(result))
 
 
 def _yaml_list(values) -> str:

@@ -44,11 +44,12 @@ class StageConfig:
 @dataclass
 class ExecutorConfig:
     """How tasks run. `local` uses datatrove's LocalPipelineExecutor; `slurm` and `ray` map onto
-    datatrove's SlurmPipelineExecutor and RayPipelineExecutor, with `options` passed through."""
+    datatrove's SlurmPipelineExecutor and RayPipelineExecutor. The keys of the section named by
+    `type` (`slurm: {partition: cpu, time: "4:00:00"}`) are passed to that executor as they are."""
 
     type: str = "local"
     tasks: int = 1
-    workers: int = 1
+    workers: int | None = None  # tasks at once; unset: 1 locally, no limit on Slurm and Ray
     options: dict = field(default_factory=dict)
 
 
@@ -222,16 +223,19 @@ def _executor(raw: dict, shown: str) -> ExecutorConfig:
     config = ExecutorConfig(
         type=raw.pop("type", "local"),
         tasks=raw.pop("tasks", 1),
-        workers=raw.pop("workers", 1),
+        workers=raw.pop("workers", None),
     )
     config.options = raw.pop("options", {}) or {}
-    config.options.update(raw.pop(config.type, {}) or {})
+    sections = {kind: raw.pop(kind, None) or {} for kind in EXECUTORS}  # a recipe may carry all three
+    config.options.update(sections.get(config.type, {}))
     if raw:
         raise RecipeError(f"{shown}: unknown executor key(s) {sorted(raw)}; valid: type, tasks, workers, options")
     if config.type not in EXECUTORS:
         raise RecipeError(f"{shown}: executor.type must be one of {EXECUTORS}, got {config.type!r}")
     for key in ("tasks", "workers"):
         value = getattr(config, key)
+        if key == "workers" and value is None:
+            continue
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise RecipeError(f"{shown}: executor.{key} must be a positive integer, got {value!r}")
     return config

@@ -112,7 +112,7 @@ def build_executor(recipe: Recipe, pipeline: list, tasks: int | None = None, log
     if depends is not None:
         common["depends"] = depends
     if config.type == "local":
-        return QuietLocalExecutor(workers=config.workers, **common)
+        return QuietLocalExecutor(workers=config.workers or 1, **common)
     if config.type == "slurm":
         from datatrove.executor import SlurmPipelineExecutor
 
@@ -120,10 +120,10 @@ def build_executor(recipe: Recipe, pipeline: list, tasks: int | None = None, log
             if required not in config.options:
                 raise RecipeError(f"{recipe.path}: the slurm executor needs executor.slurm.{required}")
         common.setdefault("job_name", job_name or recipe.name)
-        return SlurmPipelineExecutor(workers=config.workers, **common)
+        return SlurmPipelineExecutor(workers=config.workers or -1, **common)
     from datatrove.executor import RayPipelineExecutor
 
-    return RayPipelineExecutor(workers=config.workers, **common)
+    return RayPipelineExecutor(workers=config.workers or -1, **common)
 
 
 def build_pass(recipe: Recipe, steps: list, tasks: int, logging_dir: str, depends, name: str):
@@ -166,6 +166,7 @@ class RunResult:
     seconds: float = 0.0
     input_bytes: int = 0
     tasks_run: int = 0
+    submitted: bool = False  # handed to a cluster (Slurm): outputs appear when its jobs finish
     messages: list[str] = field(default_factory=list)
 
 
@@ -218,8 +219,14 @@ def run(recipe: Recipe, overwrite: bool = False, progress: bool = True) -> RunRe
     with _console_warnings_only():
         executor.run()
     result.seconds = time.perf_counter() - start
-    if recipe.executor.type == "local":
-        merge_stats(out)
+    if recipe.executor.type == "slurm":
+        result.submitted = True
+        result.messages.append(
+            f"Submitted to Slurm: job {executor.job_id} ({len(pending)} tasks; launch script "
+            f"{out}/logs/launch_script.slurm). When it finishes: curate stats {out}"
+        )
+        return result
+    merge_stats(out)
     return result
 
 
