@@ -1,36 +1,49 @@
 """Gopher quality rules (Rae et al. 2021, "Scaling Language Models", Appendix A, Table A1).
 
-Thresholds and rule order are datatrove's `GopherQualityFilter` defaults. Every signal is
-computed and recorded for every document, and the decision is a threshold on those signals, so
-an annotate run can be re-thresholded later without recomputing anything.
+Thresholds, rule order and arithmetic are datatrove's `GopherQualityFilter` (0.10.1), so the
+decisions are the same document for document (tests/test_conformance.py). Every signal is
+computed and recorded for every document, so an annotate run can be re-thresholded later.
 """
 
 from __future__ import annotations
 
-import re
+import math
 from typing import ClassVar
 
 from datatrove.data import Document
 from datatrove.utils.text import PUNCTUATION_SET
 
 from curate.step import CurateFilter
+from curate.textfeatures import NO_SPACE_LANGUAGES, features, resolve_language
 
-STOP_WORDS = ("the", "be", "to", "of", "and", "that", "have", "with")  # Gopher's list
-WORD_RE = re.compile(r"\w+(?:['’]\w+)*|[^\w\s]+")
+STOP_WORDS = ("the", "be", "to", "of", "and", "that", "have", "with")  # Gopher's list (paper, A.1.1)
 
-
-def split_words(text: str) -> list[str]:
-    """Words and runs of punctuation, as a word tokenizer would split them."""
-    return WORD_RE.findall(text)
 
 
 class GopherQuality(CurateFilter):
     """Drop documents that fail Gopher's quality heuristics.
 
-    Defaults (Gopher Table A1, as in datatrove): 50-100,000 non-symbol words; mean word length
-    3-10; '#' and ellipsis to word ratios <= 0.1; <= 90% of lines starting with a bullet;
-    <= 30% ending with an ellipsis; >= 80% of words containing a letter; >= 2 of Gopher's stop
-    words. Set any threshold to null to disable that rule.
+    Defaults are Gopher's (Rae et al. 2021, Table A1 and Appendix A.1.1), as datatrove sets them:
+    50-100,000 words that are not only punctuation; mean length of those words 3-10 characters;
+    '#' and ellipsis ('...' or '…') counts per word <= 0.1; <= 90% of lines starting with a
+    bullet ('•' or '-'); <= 30% of lines ending with an ellipsis; >= 80% of words containing a
+    letter; >= 2 distinct words of Gopher's stop-word list. A threshold of null or 0 disables its
+    rule, as in datatrove.
+
+    Words are datatrove's English split (spaCy `blank("en")`, reproduced without spaCy in
+    curate/wordsplit.py). With `language: auto` (the default) a document whose fastText language
+    is written without spaces (zh, ja, th, ...) is split per character instead, and the mean
+    word length and English stop-word rules are skipped for it: a deliberate difference from
+    datatrove, which drops every such page as too short (datatrove #135). `language: en` gives
+    datatrove's behaviour for every document.
+
+    Reasons (datatrove's in brackets): too_few_words (gopher_short_doc), too_many_words
+    (gopher_long_doc), short_mean_word_length (gopher_below_avg_threshold),
+    long_mean_word_length (gopher_above_avg_threshold), too_many_hashes
+    (gopher_too_many_hashes), too_many_ellipses (gopher_too_many_ellipsis),
+    too_many_bullet_lines (gopher_too_many_bullets), too_many_ellipsis_lines
+    (gopher_too_many_end_ellipsis), too_few_alpha_words (gopher_below_alpha_threshold),
+    too_few_stop_words (gopher_enough_stop_words).
     Example: `- gopher_quality: {min_doc_words: 50}`.
     """
 
@@ -47,6 +60,18 @@ class GopherQuality(CurateFilter):
         "alpha_words_ratio": "float64",
         "n_stop_words": "int64",
     }
+    datatrove_reasons: ClassVar[dict[str, str]] = {
+        "gopher_short_doc": "too_few_words",
+        "gopher_long_doc": "too_many_words",
+        "gopher_below_avg_threshold": "short_mean_word_length",
+        "gopher_above_avg_threshold": "long_mean_word_length",
+        "gopher_too_many_hashes": "too_many_hashes",
+        "gopher_too_many_ellipsis": "too_many_ellipses",
+        "gopher_too_many_bullets": "too_many_bullet_lines",
+        "gopher_too_many_end_ellipsis": "too_many_ellipsis_lines",
+        "gopher_below_alpha_threshold": "too_few_alpha_words",
+        "gopher_enough_stop_words": "too_few_stop_words",
+    }
 
     def __init__(
         self,
@@ -60,6 +85,7 @@ class GopherQuality(CurateFilter):
         max_non_alpha_words_ratio: float | None = 0.8,
         min_stop_words: int | None = 2,
         stop_words: list[str] | None = None,
+        language: str = "auto",
         mode: str = "filter",
         emit_dropped: bool = False,
     ):
@@ -71,44 +97,62 @@ class GopherQuality(CurateFilter):
         self.max_symbol_word_ratio = max_symbol_word_ratio
         self.max_bullet_lines_ratio = max_bullet_lines_ratio
         self.max_ellipsis_lines_ratio = max_ellipsis_lines_ratio
-        self.max_non_alpha_words_ratio = max_non_alpha_words_ratio
+        self.max_non_alpha_words_ratio = max_non_alpha_words_ratio  # a minimum, named as in datatrove
         self.min_stop_words = min_stop_words
         self.stop_words = frozenset(STOP_WORDS if stop_words is None else stop_words)
+        self.language = language
 
-    def signals_of(self, text: str) -> dict:
-        words = split_words(text)
-        n_words = max(len(words), 1)
-        content = [w for w in words if any(ch not in PUNCTUATION_SET for ch in w)]
-        lines = text.splitlines() or [""]
+    def signals_of(self, doc: Document) -> dict:
+        language = resolve_language(self.language, doc.metadata.get("language"))
+        feats = features(doc, language)
+        text, words = doc.text, feats.words
+        n_words = len(words)
+        content = [w for w in words if not PUNCTUATION_SET.issuperset(w)]
+        lines = feats.lines
         return {
-            "n_words": len(words),
+            "n_words": n_words,
             "n_non_symbol_words": len(content),
-            "mean_word_length": sum(map(len, content)) / len(content) if content else 0.0,
-            "hash_ratio": text.count("#") / n_words,
-            "ellipsis_ratio": (text.count("...") + text.count("…")) / n_words,
-            "bullet_lines_ratio": sum(s.lstrip().startswith(("•", "-")) for s in lines) / len(lines),
-            "ellipsis_lines_ratio": sum(s.rstrip().endswith(("...", "…")) for s in lines) / len(lines),
-            "alpha_words_ratio": sum(any(c.isalpha() for c in w) for w in words) / n_words,
+            # datatrove's np.mean of an empty list is nan, which passes both length bounds
+            "mean_word_length": sum(map(len, content)) / len(content) if content else math.nan,
+            "hash_ratio": text.count("#") / n_words if n_words else None,
+            "ellipsis_ratio": (text.count("...") + text.count("…")) / n_words if n_words else None,
+            "bullet_lines_ratio": sum(s.lstrip().startswith(("•", "-")) for s in lines) / len(lines) if lines else None,
+            "ellipsis_lines_ratio": sum(s.rstrip().endswith(("...", "…")) for s in lines) / len(lines) if lines else None,
+            "alpha_words_ratio": sum(any(c.isalpha() for c in w) for w in words) / n_words if n_words else None,
             "n_stop_words": len(self.stop_words.intersection(words)),
+            "no_spaces": language in NO_SPACE_LANGUAGES,
         }
 
     def filter(self, doc: Document) -> str | None:
-        s = self.signals_of(doc.text)
+        s = self.signals_of(doc)
+        no_spaces = s.pop("no_spaces")
         for name, value in s.items():
-            self.record(doc, name, value)
+            self.record(doc, name, None if isinstance(value, float) and math.isnan(value) else value)
+        n, mean = s["n_non_symbol_words"], s["mean_word_length"]
+        if self.min_doc_words and n < self.min_doc_words:
+            return "too_few_words"
+        if self.max_doc_words and n > self.max_doc_words:
+            return "too_many_words"
+        if not no_spaces:
+            if self.min_avg_word_length and mean < self.min_avg_word_length:
+                return "short_mean_word_length"
+            if self.max_avg_word_length and mean > self.max_avg_word_length:
+                return "long_mean_word_length"
+        if s["n_words"] == 0:
+            return None  # only reachable with min_doc_words disabled; datatrove divides by zero
         rules = (
-            (self.min_doc_words, lambda t: s["n_non_symbol_words"] < t, "too_few_words"),
-            (self.max_doc_words, lambda t: s["n_non_symbol_words"] > t, "too_many_words"),
-            (self.min_avg_word_length, lambda t: s["mean_word_length"] < t, "short_mean_word_length"),
-            (self.max_avg_word_length, lambda t: s["mean_word_length"] > t, "long_mean_word_length"),
-            (self.max_symbol_word_ratio, lambda t: s["hash_ratio"] > t, "too_many_hashes"),
-            (self.max_symbol_word_ratio, lambda t: s["ellipsis_ratio"] > t, "too_many_ellipses"),
-            (self.max_bullet_lines_ratio, lambda t: s["bullet_lines_ratio"] > t, "too_many_bullet_lines"),
-            (self.max_ellipsis_lines_ratio, lambda t: s["ellipsis_lines_ratio"] > t, "too_many_ellipsis_lines"),
-            (self.max_non_alpha_words_ratio, lambda t: s["alpha_words_ratio"] < t, "too_few_alpha_words"),
-            (self.min_stop_words, lambda t: s["n_stop_words"] < t, "too_few_stop_words"),
+            (self.max_symbol_word_ratio, s["hash_ratio"] > (self.max_symbol_word_ratio or 0), "too_many_hashes"),
+            (self.max_symbol_word_ratio, s["ellipsis_ratio"] > (self.max_symbol_word_ratio or 0), "too_many_ellipses"),
+            (self.max_bullet_lines_ratio, s["bullet_lines_ratio"] > (self.max_bullet_lines_ratio or 0),
+             "too_many_bullet_lines"),
+            (self.max_ellipsis_lines_ratio, s["ellipsis_lines_ratio"] > (self.max_ellipsis_lines_ratio or 0),
+             "too_many_ellipsis_lines"),
+            (self.max_non_alpha_words_ratio, s["alpha_words_ratio"] < (self.max_non_alpha_words_ratio or 0),
+             "too_few_alpha_words"),
         )
         for threshold, fails, reason in rules:
-            if threshold and fails(threshold):
+            if threshold and fails:
                 return reason
+        if self.min_stop_words and not no_spaces and s["n_stop_words"] < self.min_stop_words:
+            return "too_few_stop_words"
         return None
