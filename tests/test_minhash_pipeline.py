@@ -84,3 +84,26 @@ def test_the_dedup_recipe_loads_and_its_stages_build():
     recipe = load_recipe(REPO / "pipelines" / "dedup.yaml", overrides=["input=[/tmp]"])
     assert [s.name for s in recipe.stages] == ["exact_dedup@1", "minhash@1"]
     assert yaml.safe_load((REPO / "pipelines" / "dedup.yaml").read_text())["stages"][1]["minhash"]["bands"] == 14
+
+
+def test_a_corpus_without_near_duplicates_runs_clean(tmp_path):
+    """Exact copies only: exact_dedup removes them, so MinHash sees no duplicate pair at all."""
+    import json
+
+    from curate import runner
+    from curate.config import load_recipe
+    from tests.conftest import REPO
+
+    docs = tmp_path / "docs.jsonl"
+    docs.write_text("".join(
+        json.dumps({"id": str(i), "text": ("the same words in every copy of this page " if i % 3 == 0
+                                            else f"a different text for document number {i} ") * 30}) + "\n"
+        for i in range(30)))
+    recipe = load_recipe(REPO / "pipelines" / "dedup.yaml",
+                         overrides=[f"input=['{docs}']", f"output={tmp_path / 'out'}", "executor.tasks=2"])
+    runner.run(recipe, progress=False)
+    import duckdb
+
+    rows = dict(duckdb.sql(f"SELECT coalesce(reason, 'kept'), count(*) FROM '{tmp_path}/out/decisions/*.parquet' "
+                           "GROUP BY 1").fetchall())
+    assert rows == {"kept": 21, "exact_dedup:duplicate": 9}

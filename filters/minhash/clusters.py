@@ -102,7 +102,8 @@ class DedupClusters(PipelineStep):
                 key[lo:hi] = keys[positions[lo:hi]]
         # the kept document of a component: smallest key, ties broken by ref
         order = np.lexsort((nodes, key, label))
-        first = np.r_[True, label[order][1:] != label[order][:-1]]
+        first = np.ones(len(order), bool)  # no duplicates at all is a normal outcome: len 0
+        first[1:] = label[order][1:] != label[order][:-1]
         rep_of_label = np.empty(len(nodes), np.int64)
         rep_of_label[label[order][first]] = order[first]
         rep = rep_of_label[label]
