@@ -10,7 +10,7 @@ from curate import registry
 from curate.config import RecipeError, load_recipe
 
 
-def table(headers: list[str], rows: list[tuple], align: str | None = None) -> str:
+def table(headers: list[str], rows: list[tuple]) -> str:
     """A plain-text table (right-aligned numbers), so output pastes anywhere."""
     cells = [[str(h) for h in headers]] + [["" if v is None else _fmt(v) for v in row] for row in rows]
     widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]

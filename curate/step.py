@@ -15,6 +15,7 @@ datatrove executor. Two conventions make the per-document decision table possibl
 
 from __future__ import annotations
 
+import math
 from typing import ClassVar
 
 from datatrove.data import Document, DocumentsPipeline
@@ -64,6 +65,11 @@ class CurateStep(PipelineStep):
 
     def record(self, doc: Document, signal: str, value) -> None:
         doc.metadata[signal_key(self.namespace, signal)] = value
+
+    def record_all(self, doc: Document, signals: dict) -> None:
+        """Record every signal of `signals`; NaN (an undefined ratio) is recorded as null."""
+        for signal, value in signals.items():
+            self.record(doc, signal, None if isinstance(value, float) and math.isnan(value) else value)
 
     def process(self, doc: Document) -> str | None:
         raise NotImplementedError

@@ -40,6 +40,11 @@ def resolve_language(language: str, doc_language: str | None) -> str:
     return language
 
 
+def doc_language(doc, language: str) -> str:
+    """A filter's `language` parameter resolved for `doc` (see `resolve_language`)."""
+    return resolve_language(language, doc.metadata.get("language"))
+
+
 def split_words(text: str, language: str = "en") -> list[str]:
     """Words as datatrove's English tokenizer splits them, except for languages without spaces.
 
@@ -198,7 +203,9 @@ _CACHE_SIZE = 4
 
 
 def features(doc, language: str = "en") -> TextFeatures:
-    """The `TextFeatures` of `doc.text`, shared by every filter that sees this text."""
+    """The `TextFeatures` of `doc.text`, shared by every filter that sees this text; `language`
+    may be `auto` (the document's own)."""
+    language = doc_language(doc, language)
     text = doc.text
     key = id(text)
     feats = _cache.get(key)

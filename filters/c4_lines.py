@@ -7,7 +7,7 @@ from typing import ClassVar
 from datatrove.data import Document
 
 from curate.step import CurateStep
-from curate.textfeatures import resolve_language
+from curate.textfeatures import doc_language
 from filters.c4_quality import C4LinePass, c4_line_pass
 
 
@@ -50,7 +50,7 @@ class C4Lines(CurateStep):
         self.language = language
 
     def process(self, doc: Document) -> None:
-        result: C4LinePass = c4_line_pass(doc.text, self, resolve_language(self.language, doc.metadata.get("language")))
+        result: C4LinePass = c4_line_pass(doc.text, self, doc_language(doc, self.language))
         self.record(doc, "n_lines", result.n_lines)
         self.record(doc, "n_removed", result.n_lines - len(result.kept))
         doc.text = "\n".join(result.kept).strip()

@@ -15,7 +15,7 @@ from typing import ClassVar
 from datatrove.data import Document
 
 from curate.step import CurateFilter
-from curate.textfeatures import NO_SPACE_LANGUAGES, resolve_language, split_words
+from curate.textfeatures import NO_SPACE_LANGUAGES, doc_language, split_words
 from curate.wordsplit import english
 
 CITATION_REGEX = re.compile(r"\[\d*]|\[edit]|\[citation needed]")  # Wikipedia-style, as datatrove
@@ -137,12 +137,10 @@ class C4Quality(CurateFilter):
         self.language = language
 
     def filter(self, doc: Document) -> str | None:
-        result = c4_line_pass(doc.text, self, resolve_language(self.language, doc.metadata.get("language")))
-        self.record(doc, "n_lines", result.n_lines)
-        self.record(doc, "n_kept_lines", len(result.kept))
-        self.record(doc, "n_sentences", result.n_sentences)
-        for rule, count in result.removed.items():
-            self.record(doc, f"removed_{rule}", count)
+        result = c4_line_pass(doc.text, self, doc_language(doc, self.language))
+        self.record_all(doc, {"n_lines": result.n_lines, "n_kept_lines": len(result.kept),
+                              "n_sentences": result.n_sentences,
+                              **{f"removed_{rule}": count for rule, count in result.removed.items()}})
         if result.reason:
             return result.reason
         if result.n_sentences < self.min_num_sentences:

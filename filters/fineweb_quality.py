@@ -12,7 +12,7 @@ from datatrove.data import Document
 from datatrove.utils.text import TERMINAL_PUNCTUATION
 
 from curate.step import CurateFilter
-from curate.textfeatures import features, resolve_language
+from curate.textfeatures import features
 from filters.gopher_repetition import find_duplicates
 
 
@@ -66,7 +66,7 @@ class FineWebQuality(CurateFilter):
         self.language = language
 
     def filter(self, doc: Document) -> str | None:
-        feats = features(doc, resolve_language(self.language, doc.metadata.get("language")))
+        feats = features(doc, self.language)
         lines = feats.nonblank_lines
         if not lines:
             return "empty"
@@ -76,9 +76,8 @@ class FineWebQuality(CurateFilter):
         dup = find_duplicates(lines)[1] / len(text.replace("\n", ""))
         n_words = len(feats.words)
         new_lines = text.count("\n") / n_words if n_words else None
-        for name, value in (("line_punct_ratio", punct), ("short_line_ratio", short), ("char_dup_ratio", dup),
-                            ("new_line_ratio", new_lines)):
-            self.record(doc, name, value)
+        self.record_all(doc, {"line_punct_ratio": punct, "short_line_ratio": short, "char_dup_ratio": dup,
+                              "new_line_ratio": new_lines})
         if punct < self.line_punct_thr and not (punct == 0 and self.line_punct_exclude_zero):
             return "line_punct_ratio"
         if short > self.short_line_thr:

@@ -14,10 +14,9 @@ from datatrove.data import Document
 from datatrove.utils.text import PUNCTUATION_SET
 
 from curate.step import CurateFilter
-from curate.textfeatures import NO_SPACE_LANGUAGES, features, resolve_language
+from curate.textfeatures import NO_SPACE_LANGUAGES, doc_language, features
 
 STOP_WORDS = ("the", "be", "to", "of", "and", "that", "have", "with")  # Gopher's list (paper, A.1.1)
-
 
 
 class GopherQuality(CurateFilter):
@@ -102,13 +101,10 @@ class GopherQuality(CurateFilter):
         self.stop_words = frozenset(STOP_WORDS if stop_words is None else stop_words)
         self.language = language
 
-    def signals_of(self, doc: Document) -> dict:
-        language = resolve_language(self.language, doc.metadata.get("language"))
-        feats = features(doc, language)
-        text, words = doc.text, feats.words
+    def signals_of(self, text: str, feats) -> dict:
+        words, lines = feats.words, feats.lines
         n_words = len(words)
         content = [w for w in words if not PUNCTUATION_SET.issuperset(w)]
-        lines = feats.lines
         return {
             "n_words": n_words,
             "n_non_symbol_words": len(content),
@@ -120,14 +116,13 @@ class GopherQuality(CurateFilter):
             "ellipsis_lines_ratio": sum(s.rstrip().endswith(("...", "…")) for s in lines) / len(lines) if lines else None,
             "alpha_words_ratio": sum(any(c.isalpha() for c in w) for w in words) / n_words if n_words else None,
             "n_stop_words": len(self.stop_words.intersection(words)),
-            "no_spaces": language in NO_SPACE_LANGUAGES,
         }
 
     def filter(self, doc: Document) -> str | None:
-        s = self.signals_of(doc)
-        no_spaces = s.pop("no_spaces")
-        for name, value in s.items():
-            self.record(doc, name, None if isinstance(value, float) and math.isnan(value) else value)
+        language = doc_language(doc, self.language)
+        no_spaces = language in NO_SPACE_LANGUAGES
+        s = self.signals_of(doc.text, features(doc, language))
+        self.record_all(doc, s)
         n, mean = s["n_non_symbol_words"], s["mean_word_length"]
         if self.min_doc_words and n < self.min_doc_words:
             return "too_few_words"
@@ -140,19 +135,17 @@ class GopherQuality(CurateFilter):
                 return "long_mean_word_length"
         if s["n_words"] == 0:
             return None  # only reachable with min_doc_words disabled; datatrove divides by zero
-        rules = (
-            (self.max_symbol_word_ratio, s["hash_ratio"] > (self.max_symbol_word_ratio or 0), "too_many_hashes"),
-            (self.max_symbol_word_ratio, s["ellipsis_ratio"] > (self.max_symbol_word_ratio or 0), "too_many_ellipses"),
-            (self.max_bullet_lines_ratio, s["bullet_lines_ratio"] > (self.max_bullet_lines_ratio or 0),
-             "too_many_bullet_lines"),
-            (self.max_ellipsis_lines_ratio, s["ellipsis_lines_ratio"] > (self.max_ellipsis_lines_ratio or 0),
-             "too_many_ellipsis_lines"),
-            (self.max_non_alpha_words_ratio, s["alpha_words_ratio"] < (self.max_non_alpha_words_ratio or 0),
-             "too_few_alpha_words"),
+        maxima = (  # (threshold, signal, reason) in datatrove's order; null or 0 disables a rule
+            (self.max_symbol_word_ratio, "hash_ratio", "too_many_hashes"),
+            (self.max_symbol_word_ratio, "ellipsis_ratio", "too_many_ellipses"),
+            (self.max_bullet_lines_ratio, "bullet_lines_ratio", "too_many_bullet_lines"),
+            (self.max_ellipsis_lines_ratio, "ellipsis_lines_ratio", "too_many_ellipsis_lines"),
         )
-        for threshold, fails, reason in rules:
-            if threshold and fails:
+        for threshold, signal, reason in maxima:
+            if threshold and s[signal] > threshold:
                 return reason
+        if self.max_non_alpha_words_ratio and s["alpha_words_ratio"] < self.max_non_alpha_words_ratio:
+            return "too_few_alpha_words"
         if self.min_stop_words and not no_spaces and s["n_stop_words"] < self.min_stop_words:
             return "too_few_stop_words"
         return None

@@ -13,7 +13,7 @@ from typing import ClassVar
 from datatrove.data import Document
 
 from curate.step import CurateFilter
-from curate.textfeatures import features, resolve_language
+from curate.textfeatures import features
 
 
 def find_duplicates(items: list[str]) -> tuple[int, int]:
@@ -88,7 +88,7 @@ class GopherRepetition(CurateFilter):
         text = doc.text
         if not text:
             return "empty"
-        feats = features(doc, resolve_language(self.language, doc.metadata.get("language")))
+        feats = features(doc, self.language)
         n_chars = len(text)
         rules = []  # (threshold, signal, value) in datatrove's order; the signal names the reason
         n_dup, dup_chars = find_duplicates(feats.paragraphs)

@@ -7,7 +7,7 @@ from typing import ClassVar
 from datatrove.data import Document
 
 from curate.step import CurateFilter
-from curate.textfeatures import features, resolve_language
+from curate.textfeatures import features
 
 
 class Length(CurateFilter):
@@ -44,7 +44,7 @@ class Length(CurateFilter):
         self.record(doc, "n_chars", n_chars)
         n_words = None
         if self.min_words is not None or self.max_words is not None:
-            n_words = len(features(doc, resolve_language(self.language, doc.metadata.get("language"))).words)
+            n_words = len(features(doc, self.language).words)
             self.record(doc, "n_words", n_words)
         if self.min_chars is not None and n_chars < self.min_chars:
             return "too_few_chars"

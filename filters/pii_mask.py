@@ -87,6 +87,5 @@ class PIIMask(CurateStep):
 
     def process(self, doc: Document) -> None:
         doc.text, counts = self.mask(doc.text)
-        for signal, count in counts.items():
-            self.record(doc, signal, count)
+        self.record_all(doc, counts)
         return None
