@@ -18,6 +18,7 @@ class ExactDedup(DedupFilter):
     """
 
     namespace = "exact_dedup"
+    names_kept = True  # identical texts: each duplicate is a copy of the kept one
 
     def __init__(self, buffer_records: int = 1 << 22, work_dir: str | None = None, mode: str = "filter",
                  emit_dropped: bool = False):

@@ -36,7 +36,10 @@ def test_duplicates_are_dropped_with_what_they_duplicate(one_task):
     exact = [r for r in family if r[1] == "exact_dedup:duplicate"]
     near = [r for r in family if r[1] == "minhash:duplicate"]
     assert len(exact) == 1 and exact[0][2] in ("b0", "b0-v0") and len(near) == 3
-    assert all(r[3] == kept[0][0] and r[4] == 4 for r in near)
+    # a near copy names a member of its family it was matched to (the kept one or another copy)
+    family_ids = {r[0] for r in family if r[1] != "exact_dedup:duplicate"}
+    assert all(r[3] in family_ids - {r[0]} and r[4] == 4 for r in near)
+    assert any(r[3] == kept[0][0] for r in near)
     # the 2% edit-rate copies (J ~ 0.82) are caught with probability ~0.93 each: a few survive
     assert 150 <= len(kept_ids(one_task)) <= 156
 

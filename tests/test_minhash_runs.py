@@ -58,13 +58,14 @@ def test_clusters_are_connected_components_keeping_the_smallest_key(tmp_path):
         f.write(edges.tobytes())
     list(DedupClusters(str(tmp_path), block_records=2).run(iter([]), 0, 1))
     rows = {r: pq.read_table(folder.open(f"clusters/{r:05d}.parquet", "rb")).to_pylist() for r in (0, 1)}
+    # duplicate_of: the kept document when it is a neighbour, else the neighbour with the smallest key
     assert rows[0] == [
-        {"position": 0, "cluster_id": "t1d0", "cluster_size": 4, "kept": False},
-        {"position": 1, "cluster_id": "t1d0", "cluster_size": 4, "kept": False},
-        {"position": 2, "cluster_id": "t1d0", "cluster_size": 4, "kept": False},
-        {"position": 3, "cluster_id": "t1d3", "cluster_size": 2, "kept": False},
-        {"position": 4, "cluster_id": "t0d4", "cluster_size": 2, "kept": True},
-        {"position": 5, "cluster_id": "t0d4", "cluster_size": 2, "kept": False},
+        {"position": 0, "cluster_id": "t1d0", "cluster_size": 4, "kept": False, "duplicate_of": "t0d1"},
+        {"position": 1, "cluster_id": "t1d0", "cluster_size": 4, "kept": False, "duplicate_of": "t0d2"},
+        {"position": 2, "cluster_id": "t1d0", "cluster_size": 4, "kept": False, "duplicate_of": "t1d0"},
+        {"position": 3, "cluster_id": "t1d3", "cluster_size": 2, "kept": False, "duplicate_of": "t1d3"},
+        {"position": 4, "cluster_id": "t0d4", "cluster_size": 2, "kept": True, "duplicate_of": None},
+        {"position": 5, "cluster_id": "t0d4", "cluster_size": 2, "kept": False, "duplicate_of": "t0d4"},
     ]
-    assert rows[1] == [{"position": 0, "cluster_id": "t1d0", "cluster_size": 4, "kept": True},
-                       {"position": 3, "cluster_id": "t1d3", "cluster_size": 2, "kept": True}]
+    assert rows[1] == [{"position": 0, "cluster_id": "t1d0", "cluster_size": 4, "kept": True, "duplicate_of": None},
+                       {"position": 3, "cluster_id": "t1d3", "cluster_size": 2, "kept": True, "duplicate_of": None}]

@@ -2,7 +2,11 @@
 
 Input: `edges/*.bin` (pass 2) and `docs/*.parquet` (pass 1). Output: `clusters/{rank:05d}.parquet`
 for every signature task, one row per document of a cluster of two or more, sorted by position:
-`position`, `cluster_id` (the id of the document the cluster keeps), `cluster_size`, `kept`.
+`position`, `cluster_id` (the id of the document the cluster keeps), `cluster_size`, `kept`, and
+`duplicate_of`: the document this one was found to duplicate, i.e. a neighbour in the duplicate
+graph (every edge was checked on the full signatures), the kept one when it is a neighbour. Naming
+the cluster's kept document instead would be wrong for chains: an edited copy of an edited copy
+may share far less with the kept document than with the copy it was matched to.
 
 Components come from vectorised min-label propagation with pointer jumping over the edge list,
 read from disk in blocks each round (rounds grow with the log of a component's diameter), so
@@ -59,8 +63,8 @@ class DedupClusters(PipelineStep):
                 f.write(pairs.tobytes())
         with self.track_time("components"):
             label = self._components(folder, len(nodes))
-        folder.rm("tmp/indexed.bin")
         self._write(folder, nodes, label)
+        folder.rm("tmp/indexed.bin")
         self.stat_update("duplicated_docs", value=len(nodes))
         return
         yield
@@ -86,6 +90,19 @@ class DedupClusters(PipelineStep):
             if not changed:
                 return label
 
+    def _partners(self, folder, key: np.ndarray, rep: np.ndarray) -> np.ndarray:
+        """For every node, the neighbour it is reported as a duplicate of: its cluster's kept
+        document if adjacent, else the neighbour with the smallest order key (deterministic)."""
+        n = len(key)
+        by_key = np.lexsort((np.arange(n), key))  # node indices in (key, index) order
+        key_rank = np.empty(n, np.int64)
+        key_rank[by_key] = np.arange(n)
+        best = np.full(n, 2 * n, np.int64)  # (neighbour is not the kept one) * n + its key rank
+        for pairs in _blocks(folder, ["tmp/indexed.bin"], INDEXED, self.block_records):
+            for u, v in ((pairs["u"], pairs["v"]), (pairs["v"], pairs["u"])):
+                np.minimum.at(best, u, (v != rep[u]) * n + key_rank[v])
+        return by_key[best % n]
+
     def _write(self, folder, nodes: np.ndarray, label: np.ndarray) -> None:
         import pyarrow as pa
         import pyarrow.parquet as pq
@@ -108,22 +125,25 @@ class DedupClusters(PipelineStep):
         rep_of_label[label[order][first]] = order[first]
         rep = rep_of_label[label]
         size = np.bincount(label, minlength=len(nodes))[label]
-        # the ids of the kept documents, read task by task
-        rep_ids = np.empty(len(nodes), object)
-        unique_reps = np.unique(rep)
+        partner = self._partners(folder, key, rep)
+        # the ids of the kept documents and of the partners, read task by task
+        ids_of = np.empty(len(nodes), object)
+        wanted = np.union1d(rep, partner)
         for path in doc_files:
             r = int(path.rsplit("/", 1)[1].split(".")[0])
-            mine = unique_reps[ranks[unique_reps] == r]
+            mine = wanted[ranks[wanted] == r]
             if len(mine):
                 ids = pq.read_table(folder.open(path, "rb"), columns=["id"])["id"]
-                rep_ids[mine] = ids.take(pa.array(positions[mine])).to_pylist()
+                ids_of[mine] = ids.take(pa.array(positions[mine])).to_pylist()
         schema = pa.schema([("position", pa.int64()), ("cluster_id", pa.string()),
-                            ("cluster_size", pa.int64()), ("kept", pa.bool_())])
+                            ("cluster_size", pa.int64()), ("kept", pa.bool_()), ("duplicate_of", pa.string())])
         for path in doc_files:
             r = int(path.rsplit("/", 1)[1].split(".")[0])
             lo, hi = np.searchsorted(ranks, [r, r + 1])
-            table = pa.table({"position": positions[lo:hi], "cluster_id": rep_ids[rep[lo:hi]].tolist(),
-                              "cluster_size": size[lo:hi], "kept": rep[lo:hi] == np.arange(lo, hi)}, schema=schema)
+            kept = rep[lo:hi] == np.arange(lo, hi)
+            table = pa.table({"position": positions[lo:hi], "cluster_id": ids_of[rep[lo:hi]].tolist(),
+                              "cluster_size": size[lo:hi], "kept": kept,
+                              "duplicate_of": np.where(kept, None, ids_of[partner[lo:hi]]).tolist()}, schema=schema)
             with folder.open(f"clusters/{r:05d}.parquet.tmp", "wb") as f:
                 pq.write_table(table, f)
             folder.mv(f"clusters/{r:05d}.parquet.tmp", f"clusters/{r:05d}.parquet")

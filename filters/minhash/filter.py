@@ -25,6 +25,7 @@ class DedupFilter(CurateFilter):
     num_bands = 1
     num_perm = 0
     min_similarity: float | None = None
+    names_kept = False  # duplicate_of: the cluster's kept document, not the graph neighbour matched
 
     def __init__(self, work_dir: str | None = None, mode: str = "filter", emit_dropped: bool = False):
         super().__init__(mode=mode, emit_dropped=emit_dropped)
@@ -57,13 +58,13 @@ class DedupFilter(CurateFilter):
             self.record(doc, "cluster_size", 1)
             self.record(doc, "kept", True)
             return None
-        cluster_id, size, kept = row
+        cluster_id, size, kept, duplicate_of = row
         self.record(doc, "cluster_id", cluster_id)
         self.record(doc, "cluster_size", size)
         self.record(doc, "kept", kept)
         if kept:
             return None
-        self.record(doc, "duplicate_of", cluster_id)
+        self.record(doc, "duplicate_of", cluster_id if self.names_kept else duplicate_of)
         return "duplicate"
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
@@ -74,8 +75,8 @@ class DedupFilter(CurateFilter):
         folder = get_datafolder(self.work_dir)
         with folder.open(f"clusters/{rank:05d}.parquet", "rb") as f:
             table = pq.read_table(f).to_pydict()
-        self._clusters = {p: (c, s, k) for p, c, s, k in zip(table["position"], table["cluster_id"],
-                                                              table["cluster_size"], table["kept"])}
+        self._clusters = {p: row for p, *row in zip(table["position"], table["cluster_id"], table["cluster_size"],
+                                                    table["kept"], table["duplicate_of"])}
 
         def positioned():
             for position, doc in enumerate(data):
@@ -92,16 +93,17 @@ class MinhashDedup(DedupFilter):
     one document per cluster: the one with the smallest order key (a hash of id and source file).
     Signatures equal datasketch's MinHash (see filters/minhash/hashing.py). `unit` is `word` or
     `char` shingles of `n` units. A pair sharing a bucket counts only if its full signatures
-    estimate a Jaccard >= `min_similarity` (None: plain LSH, as datatrove); 0.76 is where recall
-    at J >= 0.8 and precision at J >= 0.7 both passed 0.97 on planted real pages (0.75: 0.991 /
-    0.959; 0.77: 0.966 / 0.978; tests/test_minhash_correctness.py). Runs as four passes: see filters/minhash/__init__.py.
+    estimate a Jaccard >= `min_similarity` (None: plain LSH, as datatrove). 0.74 was chosen on one
+    half of a corpus of planted real pages (recall at J >= 0.8 / precision at J >= 0.7: 0.9905 / 0.9944;
+    0.70: 0.995 / 0.958; 0.76: 0.976 / 1.000) and checked on the other half (0.9759 / 0.9889):
+    tests/test_minhash_correctness.py. Runs as four passes: see filters/minhash/__init__.py.
     Example: `- minhash: {n: 5, bands: 14, rows: 8, seed: 1}`
     """
 
     namespace = "minhash"
 
     def __init__(self, n: int = 5, unit: str = "word", bands: int = 14, rows: int = 8, seed: int = 1,
-                 min_similarity: float | None = 0.76, buffer_records: int = 1 << 22, work_dir: str | None = None,
+                 min_similarity: float | None = 0.74, buffer_records: int = 1 << 22, work_dir: str | None = None,
                  mode: str = "filter", emit_dropped: bool = False):
         super().__init__(work_dir=work_dir, mode=mode, emit_dropped=emit_dropped)
         if unit not in ("word", "char"):
