@@ -23,7 +23,7 @@ from datatrove.io import get_datafolder
 
 from curate import registry
 from curate.config import Recipe, RecipeError, resolved_params
-from curate.multipass import chain_prepasses
+from curate.multipass import chain_prepasses, remove_streams
 from curate.writers import DecisionWriter, signal_columns
 
 FORMATS = {
@@ -202,7 +202,9 @@ def run(recipe: Recipe, overwrite: bool = False, progress: bool = True) -> RunRe
                 "use another --output, or --overwrite to replace it"
             )
     pipeline = build_pipeline(recipe, progress=progress and recipe.executor.type == "local")
-    executor = build_executor(recipe, pipeline, depends=chain_prepasses(recipe, pipeline, partial(build_pass, recipe)))
+    stages = pipeline
+    depends, pipeline = chain_prepasses(recipe, pipeline, partial(build_pass, recipe))
+    executor = build_executor(recipe, pipeline, depends=depends)
     out.mkdir(parents=True, exist_ok=True)
     config_file.write_text(yaml.safe_dump(resolved, sort_keys=False, allow_unicode=True))
     result = RunResult(recipe, str(out), did_work=True, input_bytes=input_bytes(recipe.inputs))
@@ -226,7 +228,12 @@ def run(recipe: Recipe, overwrite: bool = False, progress: bool = True) -> RunRe
             f"{out}/logs/launch_script.slurm). When it finishes: curate stats {out}"
         )
         return result
+    if not executor.get_incomplete_ranks():
+        remove_streams(stages)
     merge_stats(out)
+    for step in stages:  # per-run reports computed from the decision table (OUT/reports/*.parquet)
+        if hasattr(step, "write_report"):
+            step.write_report(out)
     return result
 
 

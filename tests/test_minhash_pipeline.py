@@ -110,3 +110,24 @@ def test_a_corpus_without_near_duplicates_runs_clean(tmp_path):
     rows = dict(duckdb.sql(f"SELECT coalesce(reason, 'kept'), count(*) FROM '{tmp_path}/out/decisions/*.parquet' "
                            "GROUP BY 1").fetchall())
     assert rows == {"kept": 21, "exact_dedup:duplicate": 9}
+
+
+def test_a_crawl_is_read_and_extracted_once(sample_crawl, tmp_path):
+    """The first dedup pass saves the extracted stream; the later passes and the main pipeline
+    read it back instead of reading and extracting the crawl again; it is removed at the end."""
+    import json
+
+    out = tmp_path / "out"
+    run_dedup(sample_crawl, out, tasks=2, mode="annotate",
+              stages=[{"trafilatura_extract": {}}, {"exact_dedup": {}}, {"minhash": {}}])
+
+    def steps(logs: str) -> set[str]:
+        return {s["name"] for f in (out / "logs" / logs / "stats").glob("*.json") for s in json.loads(f.read_text())}
+
+    assert any("Trafilatura" in name or "extract" in name for name in steps("exact_dedup_signatures"))
+    for later in ("minhash_signatures", ""):
+        names = steps(later)
+        assert not any("Trafilatura" in name or "extract" in name or "WARC" in name for name in names), names
+        assert any("stream reader" in name for name in names)
+    assert len(decisions(out, "id")) == 43  # one row per record, as without dedup
+    assert not any((out / "dedup").rglob("*.jsonl.gz"))
