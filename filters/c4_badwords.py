@@ -24,6 +24,19 @@ def default_lists_folder() -> str:
     return os.path.join(base, "blocklists", "ldnoobw")
 
 
+def load_words(folder: str, lang: str) -> set[str] | None:
+    """The LDNOOBW list of `lang` in `folder` (one word or phrase per line), less the allowlisted
+    words; None when the folder has no list for that language."""
+    path = os.path.join(folder, lang)
+    if not os.path.isfile(path):
+        return None
+    with open(path, encoding="utf-8") as f:
+        words = {line.strip() for line in f}
+    for allowed in ALLOWLIST.values():
+        words -= allowed
+    return words
+
+
 class C4BadWords(CurateFilter):
     """Drop documents containing a word of the List of Dirty, Naughty, Obscene or Otherwise Bad Words.
 
@@ -69,17 +82,13 @@ class C4BadWords(CurateFilter):
         if not hasattr(self, "_regex"):
             self._regex = {}
         if lang not in self._regex:
-            path = os.path.join(self.folder, lang)
-            if not os.path.isfile(path):
+            words = load_words(self.folder, lang)
+            if words is None:
                 if self.fail_on_missing_language:
                     raise ValueError(f'no bad-words list for "{lang}" in {self.folder}; '
                                      "set fail_on_missing_language: false to keep such documents")
                 self._regex[lang] = None
                 return None
-            with open(path, encoding="utf-8") as f:
-                words = {line.strip() for line in f}
-            for allowed in ALLOWLIST.values():
-                words -= allowed
             alternatives = "|".join(re.escape(w) for w in words)
             self._regex[lang] = (re.compile(alternatives) if lang in NO_BOUNDARY_LANGUAGES
                                  else re.compile(rf"(?:\W|^)({alternatives})(?:\W|$)"))

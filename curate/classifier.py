@@ -1,0 +1,369 @@
+"""Train a fastText quality classifier the DCLM way, report it on held-out data, write a model card.
+
+DCLM's biggest single gain (Li et al. 2024, section 4.4) was a fastText classifier that separates
+a small set of good documents from random web text, with word bigrams and balanced classes. This
+module is that recipe as one function, `train()`:
+
+1. read positive and negative documents (JSONL, Parquet, plain text; files or folders), optionally
+   cut into pieces of about `chunk_words` words, so both classes have document-like lengths;
+2. normalise them (`normalize`: NFKC, lowercased, punctuation split off, one line), the same
+   function the `fasttext_classifier` stage applies before scoring;
+3. balance the classes (the larger is down-sampled, seeded) and hold out a seeded, stratified
+   fraction;
+4. train fastText supervised (`wordNgrams=2`, `thread=1`, so the model is a function of the data
+   and the seed), optionally quantize it (.ftz);
+5. score the held-out documents and compute precision, recall and ROC AUC, plus the AUC of length
+   alone (if that is also high, the classifier may only be learning length);
+6. write MODEL.card.json and MODEL.card.md beside the model: inputs, counts, parameters, metrics.
+
+Example: `train(["books/"], ["crawl.parquet"], "out/quality.bin", chunk_words=300, seed=0)`.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import random
+import re
+import subprocess
+import sys
+import tempfile
+import time
+import unicodedata
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+TEXT_SUFFIXES = (".txt",)
+JSONL_SUFFIXES = (".jsonl", ".jsonl.gz", ".json.gz", ".ndjson")
+PARQUET_SUFFIXES = (".parquet",)
+_PUNCT = re.compile(r"([^\w\s])")
+_SPACES = re.compile(r"\s+")
+
+
+def normalize(text: str) -> str:
+    """fastText input: NFKC, lowercased, every punctuation mark a token of its own, one line.
+
+    This is the fastText supervised tutorial's preprocessing (which DCLM's lowercased,
+    normalised training text follows); splitting punctuation off makes "end." and "end" one word.
+    """
+    text = unicodedata.normalize("NFKC", text).lower()
+    return _SPACES.sub(" ", _PUNCT.sub(r" \1 ", text)).strip()
+
+
+def chunks(text: str, words: int) -> list[str]:
+    """`text` cut at paragraph (then line) boundaries into pieces of about `words` words; a
+    paragraph longer than that is cut at word boundaries. Pieces under `words // 4` words are
+    merged into the previous one, so lengths stay document-like."""
+    pieces, current, n = [], [], 0
+    for para in re.split(r"\n\s*\n|\n", text):
+        tokens = para.split()
+        while len(tokens) > words:
+            if current:
+                pieces.append(" ".join(current))
+                current, n = [], 0
+            pieces.append(" ".join(tokens[:words]))
+            tokens = tokens[words:]
+        if not tokens:
+            continue
+        if n + len(tokens) > words and n >= words // 4:
+            pieces.append(" ".join(current))
+            current, n = [], 0
+        current.extend(tokens)
+        n += len(tokens)
+    if current:
+        if n < words // 4 and pieces:
+            pieces[-1] += " " + " ".join(current)
+        else:
+            pieces.append(" ".join(current))
+    return pieces
+
+
+@dataclass
+class InputStats:
+    path: str
+    documents: int = 0
+    skipped: int = 0  # corrupt JSONL lines, records without text
+
+
+def input_files(path: str) -> list[Path]:
+    """`path` itself, or every JSONL/Parquet/text file under the folder `path`, sorted."""
+    p = Path(path)
+    if p.is_file():
+        return [p]
+    if not p.is_dir():
+        raise FileNotFoundError(f"classifier input not found: {path}")
+    suffixes = TEXT_SUFFIXES + JSONL_SUFFIXES + PARQUET_SUFFIXES
+    files = sorted(f for f in p.rglob("*") if f.is_file() and f.name.lower().endswith(suffixes))
+    if not files:
+        raise FileNotFoundError(f"{path}: no .jsonl, .parquet or .txt files in this folder")
+    return files
+
+
+def read_texts(path: Path, stats: InputStats) -> list[str]:
+    """The texts of one file: the `text` field of JSONL records or Parquet rows, or a whole text
+    file. A corrupt JSONL line or a record without text is skipped and counted in `stats`."""
+    name = path.name.lower()
+    if name.endswith(PARQUET_SUFFIXES):
+        import pyarrow.parquet as pq
+
+        try:
+            column = pq.read_table(path, columns=["text"]).column("text").to_pylist()
+        except Exception as error:  # a broken file or no `text` column
+            raise ValueError(f"{path}: cannot read a `text` column from this Parquet file: {error}") from None
+        texts = [t for t in column if isinstance(t, str) and t.strip()]
+        stats.skipped += len(column) - len(texts)
+        return texts
+    if name.endswith(JSONL_SUFFIXES):
+        opener = gzip.open if name.endswith(".gz") else open
+        texts = []
+        with opener(path, "rt", encoding="utf-8", errors="replace") as f:
+            for line in f:
+                if not line.strip():
+                    continue
+                try:
+                    text = json.loads(line).get("text")
+                except (ValueError, AttributeError):
+                    text = None
+                if isinstance(text, str) and text.strip():
+                    texts.append(text)
+                else:
+                    stats.skipped += 1
+        return texts
+    if name.endswith(TEXT_SUFFIXES):
+        text = path.read_text(encoding="utf-8", errors="replace")
+        return [text] if text.strip() else []
+    raise ValueError(f"{path}: unknown input format; expected .jsonl(.gz), .parquet or .txt")
+
+
+def load_documents(paths: list[str], chunk_words: int | None) -> tuple[list[str], list[InputStats]]:
+    docs, report = [], []
+    for path in paths:
+        stats = InputStats(str(path))
+        for file in input_files(path):
+            for text in read_texts(file, stats):
+                for piece in chunks(text, chunk_words) if chunk_words else [text]:
+                    if piece.strip():
+                        docs.append(piece)
+                        stats.documents += 1
+        report.append(stats)
+    return docs, report
+
+
+def roc_auc(scores: list[float], labels: list[int]) -> float:
+    """Area under the ROC curve: the probability that a random positive outscores a random
+    negative, ties counting one half (the Mann-Whitney U statistic over average ranks)."""
+    order = sorted(range(len(scores)), key=scores.__getitem__)
+    ranks = [0.0] * len(scores)
+    i = 0
+    while i < len(order):
+        j = i
+        while j + 1 < len(order) and scores[order[j + 1]] == scores[order[i]]:
+            j += 1
+        for k in range(i, j + 1):
+            ranks[order[k]] = (i + j) / 2 + 1
+        i = j + 1
+    n_pos = sum(labels)
+    n_neg = len(labels) - n_pos
+    if n_pos == 0 or n_neg == 0:
+        return float("nan")
+    rank_sum = sum(r for r, y in zip(ranks, labels) if y)
+    return (rank_sum - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
+
+
+def precision_recall(scores: list[float], labels: list[int], threshold: float) -> tuple[float, float]:
+    tp = sum(1 for s, y in zip(scores, labels) if y and s >= threshold)
+    fp = sum(1 for s, y in zip(scores, labels) if not y and s >= threshold)
+    fn = sum(1 for s, y in zip(scores, labels) if y and s < threshold)
+    return (tp / (tp + fp) if tp + fp else 0.0), (tp / (tp + fn) if tp + fn else 0.0)
+
+
+@dataclass
+class TrainParams:
+    """fastText's supervised settings (DCLM: word bigrams) and the split. `thread=1` keeps
+    training deterministic: fastText's Hogwild threads race on shared weights."""
+
+    label: str = "hq"  # the positive label; negatives are `negative_label`
+    negative_label: str = "lq"
+    chunk_words: int | None = None
+    balance: bool = True
+    max_per_class: int | None = None  # down-sample each class to at most this many documents
+    holdout: float = 0.1
+    seed: int = 0
+    epoch: int = 5
+    lr: float = 0.1
+    dim: int = 100
+    word_ngrams: int = 2
+    min_count: int = 1
+    bucket: int = 2_000_000
+    thread: int = 1
+    quantize: bool = False
+
+
+@dataclass
+class TrainResult:
+    model: str
+    card_json: str
+    card_md: str
+    counts: dict
+    metrics: dict
+    params: dict
+    inputs: dict = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+def with_config(config: str | None, positive: list[str], negative: list[str], options: dict):
+    """Merge a YAML config (`positive:`, `negative:` lists of paths relative to the YAML, and any
+    TrainParams field) with command-line values; a command-line value that is not the default wins."""
+    if not config:
+        return positive, negative, options
+    import yaml
+
+    path = Path(config)
+    if not path.is_file():
+        raise FileNotFoundError(f"classifier config not found: {config}")
+    data = yaml.safe_load(path.read_text()) or {}
+    if not isinstance(data, dict):
+        raise ValueError(f"{config}: expected a mapping with `positive:` and `negative:` lists")
+    defaults = asdict(TrainParams())
+    resolve = [str(p if Path(p).is_absolute() else path.parent / p) for p in data.pop("positive", None) or []]
+    positive = resolve + positive
+    negative = [str(p if Path(p).is_absolute() else path.parent / p) for p in data.pop("negative", None) or []] + negative
+    unknown = set(data) - set(defaults)
+    if unknown:
+        raise ValueError(f"{config}: unknown option(s) {', '.join(sorted(unknown))}; valid: {', '.join(defaults)}")
+    merged = {**options, **{k: v for k, v in data.items() if options.get(k, defaults[k]) == defaults[k]}}
+    return positive, negative, merged
+
+
+def split(docs: list[str], holdout: float, rng: random.Random) -> tuple[list[str], list[str]]:
+    docs = docs[:]
+    rng.shuffle(docs)
+    n_test = max(1, round(len(docs) * holdout)) if holdout > 0 else 0
+    return docs[n_test:], docs[:n_test]
+
+
+def score(model, texts: list[str], label: str) -> list[float]:
+    """p(`label`) for each (already normalised) text."""
+    key = f"__label__{label}"
+    out = []
+    for text in texts:
+        labels, probs = model.predict(text, k=-1)
+        out.append(min(1.0, float(dict(zip(labels, probs)).get(key, 0.0))))
+    return out
+
+
+def train(positive: list[str], negative: list[str], output: str, params: TrainParams | None = None) -> TrainResult:
+    """Train, evaluate and save a classifier (see the module docstring); returns its card's data."""
+    from curate.models import load_fasttext
+
+    params = params or TrainParams()
+    start = time.perf_counter()
+    pos, pos_inputs = load_documents(positive, params.chunk_words)
+    neg, neg_inputs = load_documents(negative, params.chunk_words)
+    if not pos or not neg:
+        raise ValueError(f"need documents of both classes; got {len(pos)} positive, {len(neg)} negative")
+    rng = random.Random(params.seed)
+    counts = {"positive_read": len(pos), "negative_read": len(neg)}
+    n_pos, n_neg = (min(len(pos), len(neg)),) * 2 if params.balance else (len(pos), len(neg))
+    if params.max_per_class:
+        n_pos, n_neg = min(n_pos, params.max_per_class), min(n_neg, params.max_per_class)
+    pos, neg = rng.sample(pos, n_pos), rng.sample(neg, n_neg)
+    pos_train, pos_test = split([normalize(t) for t in pos], params.holdout, rng)
+    neg_train, neg_test = split([normalize(t) for t in neg], params.holdout, rng)
+    counts.update(positive_train=len(pos_train), negative_train=len(neg_train),
+                  positive_heldout=len(pos_test), negative_heldout=len(neg_test))
+    examples = [f"__label__{params.label} {t}" for t in pos_train] + \
+               [f"__label__{params.negative_label} {t}" for t in neg_train]
+    rng.shuffle(examples)  # fastText reads the file in order; classes must be interleaved
+    out = Path(output)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        train_file = Path(tmp) / "train.txt"
+        train_file.write_text("\n".join(examples) + "\n", encoding="utf-8")
+        fit_kwargs = dict(input=str(train_file), epoch=params.epoch, lr=params.lr, dim=params.dim,
+                          wordNgrams=params.word_ngrams, minCount=params.min_count, bucket=params.bucket,
+                          thread=params.thread, seed=params.seed, loss="softmax", verbose=0)
+        error = _fit_in_fresh_process(fit_kwargs, params.quantize, str(out))
+    if error:  # "Encountered NaN": diverged, usually on very little data
+        raise ValueError(f"fastText training failed ({error}); with {len(examples)} examples, "
+                         "try a lower --lr, fewer --epoch or more data")
+    model = load_fasttext(out)  # evaluate exactly what was saved
+    texts, labels = pos_test + neg_test, [1] * len(pos_test) + [0] * len(neg_test)
+    metrics = {}
+    if texts:
+        scores = score(model, texts, params.label)
+        precision, recall = precision_recall(scores, labels, 0.5)
+        metrics = {"auc": round(roc_auc(scores, labels), 4), "precision": round(precision, 4),
+                   "recall": round(recall, 4), "threshold": 0.5,
+                   "length_only_auc": round(roc_auc([float(len(t.split())) for t in texts], labels), 4)}
+    result = TrainResult(model=str(out), card_json=str(card_path(out, ".json")), card_md=str(card_path(out, ".md")),
+                         counts=counts, metrics=metrics, params=asdict(params),
+                         inputs={"positive": [asdict(s) for s in pos_inputs],
+                                 "negative": [asdict(s) for s in neg_inputs]},
+                         seconds=round(time.perf_counter() - start, 2))
+    write_card(result)
+    return result
+
+
+def _fit_in_fresh_process(kwargs: dict, quantize: bool, output: str) -> str | None:
+    """Train and save in a new Python process; the error message, or None.
+
+    fastText 0.9.2 reads memory it has not initialised: in one process, training runs after the
+    first few give different models and some end in "Encountered NaN". The fresh pages of a new
+    process, with a fixed environment, make training a function of the data and the seed (and,
+    on tiny data, of the input path, which train() keeps at a fixed length)."""
+    job = json.dumps({"kwargs": kwargs, "quantize": quantize, "output": output})
+    env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "PYTHONPATH", "LANG")}  # same layout for every caller
+    done = subprocess.run([sys.executable, "-c", "from curate.classifier import _fit; _fit()"], input=job,
+                          capture_output=True, text=True, env=env)
+    if done.returncode != 0:
+        return done.stderr.strip().splitlines()[-1] if done.stderr.strip() else f"exit status {done.returncode}"
+    return None
+
+
+def _fit() -> None:
+    """The child of `_fit_in_fresh_process`: a JSON job on stdin."""
+    import fasttext
+
+    job = json.loads(sys.stdin.read())
+    model = fasttext.train_supervised(**job["kwargs"])
+    if job["quantize"]:
+        model.quantize(input=job["kwargs"]["input"], retrain=True, qnorm=True, thread=job["kwargs"]["thread"])
+    model.save_model(job["output"])
+
+
+def card_path(model: Path, suffix: str) -> Path:
+    """MODEL.card.json / MODEL.card.md beside MODEL (its own suffix dropped)."""
+    return model.with_name(model.stem + ".card" + suffix)
+
+
+def write_card(result: TrainResult) -> None:
+    import fasttext
+
+    data = {**asdict(result), "fasttext_version": getattr(fasttext, "__version__", None),
+            "normalization": "curate.classifier.normalize (NFKC, lowercase, punctuation split off, one line)"}
+    Path(result.card_json).write_text(json.dumps(data, indent=1) + "\n")
+    m, c, p = result.metrics, result.counts, result.params
+    lines = [f"# Model card: {Path(result.model).name}", "",
+             f"fastText supervised classifier, label `__label__{p['label']}` (positive) vs "
+             f"`__label__{p['negative_label']}` (negative), trained by `curate train-classifier` "
+             f"in {result.seconds} s.", "",
+             "## Inputs", "", "| class | input | documents | skipped |", "|---|---|---|---|"]
+    for cls in ("positive", "negative"):
+        for s in result.inputs[cls]:
+            lines.append(f"| {cls} | `{s['path']}` | {s['documents']} | {s['skipped']} |")
+    lines += ["", "## Counts", "", "| | positive | negative |", "|---|---|---|",
+              f"| read | {c['positive_read']} | {c['negative_read']} |",
+              f"| train | {c['positive_train']} | {c['negative_train']} |",
+              f"| held out | {c['positive_heldout']} | {c['negative_heldout']} |", "",
+              "## Held-out metrics", ""]
+    if m:
+        lines += ["| AUC | precision | recall | at p >= | AUC of length alone |", "|---|---|---|---|---|",
+                  f"| {m['auc']} | {m['precision']} | {m['recall']} | {m['threshold']} | {m['length_only_auc']} |"]
+    else:
+        lines.append("none (holdout 0)")
+    lines += ["", "## Parameters", "", "```json", json.dumps(p, indent=1), "```", "",
+              "Text is normalised with `curate.classifier.normalize` before training; the "
+              "`fasttext_classifier` stage applies the same function before scoring (`normalize: true`).", ""]
+    Path(result.card_md).write_text("\n".join(lines))
