@@ -8,6 +8,7 @@ skip row groups by their column statistics instead of issuing one request per ti
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlsplit
 
 from datatrove.data import Document, DocumentsPipeline
@@ -17,6 +18,8 @@ from datatrove.pipeline.writers import ParquetWriter
 from curate.step import DROP_REASON, DROP_STAGE, is_dropped
 
 ROW_GROUP = 100_000
+PARTITIONS = {"language": "lang"}  # column -> Hive partition key of documents/ (`lang=en`)
+UNDETERMINED = "und"
 
 # Columns of the decision table that do not depend on the pipeline's stages.
 DECISION_COLUMNS = {
@@ -80,23 +83,30 @@ class DecisionWriter(PipelineStep):
     `signals` maps every signal column to its Arrow type (`signal_columns(steps)` builds it from
     the pipeline), so each task's files share one schema. Files are named by task rank
     (`documents/00003.parquet`); a re-run of a task rewrites its files, so a killed run resumed by
-    datatrove's completion markers neither loses nor duplicates documents.
+    datatrove's completion markers neither loses nor duplicates documents. `partition_by:
+    language` writes kept documents per language, Hive-style (`documents/lang=en/00003.parquet`,
+    `lang=und` for none), through datatrove's `${metadata}` filename templates; the decision
+    table is never partitioned.
     Example: `DecisionWriter("out/", signal_columns(steps))`.
     """
 
     name = "🧾 curate decisions"
     type = "💽 - WRITER"
 
-    def __init__(self, output_folder: str, signals: dict[str, str], row_group_size: int = ROW_GROUP):
+    def __init__(self, output_folder: str, signals: dict[str, str], row_group_size: int = ROW_GROUP,
+                 partition_by: str | None = None):
         super().__init__()
         self.output_folder = str(output_folder).rstrip("/")
         self.signals = dict(signals)
         self.row_group_size = row_group_size
+        if partition_by not in (None, *PARTITIONS):
+            raise ValueError(f"partition_by must be one of {sorted(PARTITIONS)} or None, got {partition_by!r}")
+        self.partition_by = partition_by
 
-    def _writer(self, sub: str, columns: dict[str, str]) -> ParquetWriter:
+    def _writer(self, sub: str, columns: dict[str, str], filename: str = "${rank}.parquet") -> ParquetWriter:
         return ParquetWriter(
             f"{self.output_folder}/{sub}",
-            output_filename="${rank}.parquet",
+            output_filename=filename,
             batch_size=self.row_group_size,
             schema=schema_of(columns),
             max_file_size=-1,
@@ -128,7 +138,8 @@ class DecisionWriter(PipelineStep):
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         decisions = self._writer("decisions", {**DECISION_COLUMNS, **self.signals})
-        documents = self._writer("documents", {**DOCUMENT_COLUMNS, **self.signals})
+        partition = f"{PARTITIONS[self.partition_by]}=${{curate_partition}}/" if self.partition_by else ""
+        documents = self._writer("documents", {**DOCUMENT_COLUMNS, **self.signals}, partition + "${rank}.parquet")
         n_records = n_kept = 0
         with decisions, documents:
             for doc in data:
@@ -136,7 +147,7 @@ class DecisionWriter(PipelineStep):
                 decisions.write(_Row(decision), rank)
                 n_records += 1
                 if kept is not None:
-                    documents.write(_Row(kept), rank)
+                    documents.write(_Row(kept, self.partition_by), rank)
                     n_kept += 1
                     yield doc
         self.stat_update("records", value=n_records)
@@ -144,7 +155,8 @@ class DecisionWriter(PipelineStep):
         # an empty task still writes a file with the full schema, so queries over the folder work
         for sub, columns, count in (("decisions", DECISION_COLUMNS, n_records), ("documents", DOCUMENT_COLUMNS, n_kept)):
             if count == 0:
-                self._write_empty(sub, {**columns, **self.signals}, rank)
+                folder = f"{sub}/{PARTITIONS[self.partition_by]}={UNDETERMINED}" if self.partition_by and sub == "documents" else sub
+                self._write_empty(folder, {**columns, **self.signals}, rank)
 
     def _write_empty(self, sub: str, columns: dict[str, str], rank: int) -> None:
         import pyarrow.parquet as pq
@@ -162,6 +174,11 @@ def _unwrap_row(_writer, doc: _Row) -> dict:
 class _Row(Document):
     """A prepared row passed to datatrove's writer; its adapter returns the row unchanged."""
 
-    def __init__(self, row: dict):
-        super().__init__(text="", id=row["id"], metadata={})
+    def __init__(self, row: dict, partition_by: str | None = None):
+        metadata = {"curate_partition": _path_safe(row.get(partition_by))} if partition_by else {}
+        super().__init__(text="", id=row["id"], metadata=metadata)
         self.row = row
+
+
+def _path_safe(value) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", str(value)) if value else UNDETERMINED
