@@ -99,7 +99,9 @@ def build_pipeline(recipe: Recipe, progress: bool = False) -> list:
     """Readers for the inputs, the recipe's stages, and the decision writer, as datatrove steps."""
     readers = build_readers(recipe.inputs, progress)
     stages = build_stages(recipe)
-    return [*readers, *stages, DecisionWriter(recipe.output, signal_columns([*readers, *stages]))]
+    # a stage may ask for its output to be partitioned (fasttext_lang `route: true` -> documents/lang=xx/)
+    partition = next((s.output_partition for s in stages if getattr(s, "output_partition", None)), None)
+    return [*readers, *stages, DecisionWriter(recipe.output, signal_columns([*readers, *stages]), partition_by=partition)]
 
 
 def build_executor(recipe: Recipe, pipeline: list, tasks: int | None = None, logging_dir: str | None = None,
