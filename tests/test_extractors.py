@@ -1,0 +1,85 @@
+"""The resiliparse and default (`extract`) stages: outcomes, the extractor signal, bounded cost,
+and every real crawl file of ../shared/data/warc through extraction with each outcome counted."""
+
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from curate.readers import WarcReader
+from curate.step import DROP_REASON, is_dropped
+from filters.combined_extract import CombinedExtract
+from filters.resiliparse_extract import ResiliparseExtract
+from tests.test_extract import ARTICLE, page, run
+
+LISTING = ("<html><body><nav>" + "".join(f"<a href='/c{i}'>Category number {i}</a> " for i in range(300)) + "</nav>"
+           "<div class='grid'>" + "".join(f"<div><a href='/p{i}'>Walnut chair model {i}</a></div>" for i in range(60))
+           + "</div><article><p>" + "A short note on the chairs we make in our workshop by hand. " * 3
+           + "</p></article></body></html>")
+CRAWL_SUFFIXES = (".warc", ".warc.gz", ".arc.gz", ".arc", ".wet.gz", ".wat.gz")
+
+
+@pytest.mark.parametrize("step", [ResiliparseExtract, CombinedExtract])
+def test_every_outcome_is_a_reason(step):
+    docs = [page("", "image/png"), page(ARTICLE, read__payload_bytes=50_000_000),
+            page("<html><head><title>t</title></head><body>  </body></html>"), page(ARTICLE)]
+    out = run(step(emit_dropped=True), docs)
+    assert [d.metadata.get(DROP_REASON) for d in out] == ["extract:non_html", "extract:too_large", "extract:empty", None]
+    assert "bridges and its mills" in out[-1].text and "<p>" not in out[-1].text
+
+
+def test_the_default_takes_resiliparse_on_an_article_and_records_it():
+    (doc,) = run(CombinedExtract(emit_dropped=True), [page(ARTICLE)])
+    assert doc.metadata["extract__extractor"] == "resiliparse" and doc.metadata["extract__fallback"] is False
+    assert doc.metadata["extract__main_ratio"] >= 0.4 and "Copyright" not in doc.text
+
+
+def test_the_default_falls_back_to_trafilatura_when_main_text_is_a_small_part_of_the_page():
+    (doc,) = run(CombinedExtract(emit_dropped=True), [page(LISTING)])
+    assert doc.metadata["extract__fallback"] is True and doc.metadata["extract__main_ratio"] < 0.4
+    assert doc.metadata["extract__extractor"] in ("trafilatura", "resiliparse")
+    (never,) = run(CombinedExtract(min_main_ratio=0.0, emit_dropped=True), [page(LISTING)])
+    assert never.metadata["extract__fallback"] is False
+
+
+@pytest.mark.parametrize("step", [CombinedExtract, ResiliparseExtract])
+def test_a_page_built_to_hang_costs_the_timeout_and_is_recorded(step):
+    nested = "<html><body>" + "<div>" * 50000 + "word " * 20000 + "</div>" * 50000 + "</body></html>"
+    start = time.monotonic()
+    (doc,) = run(step(timeout=0.5, emit_dropped=True), [page(nested)])
+    assert doc.metadata[DROP_REASON] == "extract:timeout"
+    assert time.monotonic() - start < 0.5 + 2.0  # the timeout, plus starting and killing the sandbox
+
+
+def test_a_50_mb_page_is_too_large_without_being_parsed():
+    huge = "<html><body>" + "<p>word word word word</p>" * 2_000_000 + "</body></html>"  # 52 MB
+    start = time.monotonic()
+    (doc,) = run(CombinedExtract(timeout=0.5, emit_dropped=True), [page(huge)])
+    assert doc.metadata[DROP_REASON] == "extract:too_large" and time.monotonic() - start < 0.5
+
+
+def test_every_real_crawl_file_goes_through_extraction_with_each_outcome_counted(shared):
+    files = sorted(p for p in (shared / "warc").rglob("*") if p.name.endswith(CRAWL_SUFFIXES))
+    assert any(p.name.endswith(".arc.gz") for p in files) and len(files) >= 12
+    outcomes = Counter()
+    for path in files:
+        docs = WarcReader(str(path.parent), glob_pattern=path.name).run()
+        for doc in CombinedExtract(emit_dropped=True).run(docs):
+            reason = doc.metadata.get(DROP_REASON)
+            outcomes[reason or ("extracted" if doc.metadata.get("read__warc_type") == "response" else "text")] += 1
+            if not is_dropped(doc):
+                assert doc.text.strip() and "<html" not in doc.text[:200].lower()
+    assert outcomes["extracted"] >= 50 and outcomes["extract:non_html"] >= 20
+    assert set(outcomes) <= {"extracted", "text", "extract:non_html", "extract:too_large", "extract:timeout",
+                             "extract:empty", "extract:crashed", "extract:error", "read:decode_error",
+                             "read:corrupt_record"}
+    print(dict(outcomes))
+
+
+def test_the_arc_file_and_the_old_warc_files_are_extracted(shared):
+    for name in ("ukwa/IAH-20080430204825-00000-blackbook-truncated.arc.gz",
+                 "ukwa/IAH-20080430204825-00000-blackbook-truncated.warc.gz"):
+        path = Path(shared / "warc" / name)
+        out = list(CombinedExtract(emit_dropped=True).run(WarcReader(str(path.parent), glob_pattern=path.name).run()))
+        assert any(not is_dropped(d) for d in out), name
