@@ -206,7 +206,7 @@ def test_real_sources_land_within_one_percent_and_are_byte_identical(real):
               f"tokens {r.tokens:,} epochs {r.epochs:.3f}")
         assert abs(r.achieved_share - r.requested_share) <= 0.01 * r.requested_share, r
     web = next(r for r in first.reports if r.source == "web")
-    assert web.epochs > 2  # the 17 kept pages are repeated: a real upsampling case
+    assert web.epochs > 1.5  # the few kept pages are repeated: a real upsampling case
     names = ["shards/00000.parquet", "tokenizer.json", "manifest.parquet"]
     assert second.reports == first.reports
     assert [sha256(real / "a" / n) for n in names] == [sha256(real / "b" / n) for n in names]
