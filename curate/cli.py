@@ -136,40 +136,330 @@ def list_stages():
 @main.command("stats")
 @click.argument("out", type=click.Path(exists=True, file_okay=False))
 @click.argument("sql", required=False)
+@click.option("--query", "name", type=click.Choice(["funnel", "reasons", "languages", "domains", "lengths", "signals"]),
+              help="A named query instead of SQL.")
+@click.option("--analysis", is_flag=True, help="Pronouns, identity terms, toxicity and languages of the kept documents.")
+@click.option("--badwords", type=click.Path(exists=True), help="--analysis: an LDNOOBW-style list (file or folder) to count.")
+@click.option("--badwords-language", default="en", show_default=True, help="--analysis: the list to read from a folder.")
+@click.option("--threshold", type=float, default=0.5, show_default=True,
+              help="--analysis: toxicity score (or bad-word count) at or above which a document counts as toxic.")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table")
-def stats_command(out, sql, fmt):
-    """Query a run's outputs with DuckDB: views `decisions` and `documents`.
+def stats_command(out, sql, name, analysis, badwords, badwords_language, threshold, fmt):
+    """Query a run's outputs with DuckDB: views `decisions`, `documents` and one per OUT/reports/*.parquet.
 
-    With no SQL, prints the funnel and the top drop reasons.
+    With no SQL, prints the funnel (documents and characters per stage), drop reasons, languages,
+    domains and length histograms. --query NAME prints one of them (or `signals`);
+    --analysis prints the Llama-2-style analysis of the kept documents.
 
     Example: curate stats out/demo "SELECT language, avg(language_score) FROM decisions GROUP BY 1"
     """
     from curate import stats
 
     try:
-        if sql is None:
-            f = stats.funnel(out)
-            click.echo(table(["stage", "in", "dropped", "out"], f.rows))
-            click.echo("")
-            click.echo(table(["drop reason", "documents"], f.reasons))
-            return
-        headers, rows = stats.query(out, sql)
+        if analysis:
+            from curate import analysis as analysis_module
+
+            tables = analysis_module.analyze(out, badwords=badwords, threshold=threshold,
+                                             badwords_language=badwords_language)
+        elif sql is not None:
+            tables = {"": stats.query(out, sql)}
+        else:
+            names = [name] if name else ["funnel", "reasons", "languages", "domains", "lengths"]
+            con = stats.connect(out)
+            tables = {n: stats.named(out, n, con) for n in names}
+            from pathlib import Path
+
+            for path in [] if name else sorted((Path(out) / "reports").glob("*.parquet")):  # e.g. decontamination
+                cursor = con.execute(f"SELECT * FROM read_parquet('{path}')")
+                tables[path.stem] = ([d[0] for d in cursor.description], cursor.fetchall())
     except FileNotFoundError as error:
         raise click.ClickException(str(error)) from None
     except Exception as error:  # DuckDB's own message names the problem
         raise click.ClickException(f"query failed: {error}") from None
-    if fmt == "table":
-        click.echo(table(headers, rows))
-    elif fmt == "csv":
-        import csv
+    emit(tables, fmt)
 
-        writer = csv.writer(sys.stdout)
-        writer.writerow(headers)
-        writer.writerows(rows)
-    else:
+
+def emit(tables: dict[str, tuple[list[str], list[tuple]]], fmt: str) -> None:
+    """Print named tables as plain-text tables (titled), CSV (one block each) or one JSON object."""
+    if fmt == "json":
         import json
 
-        click.echo(json.dumps([dict(zip(headers, row)) for row in rows], default=str, indent=1))
+        records = {title: [dict(zip(headers, row)) for row in rows] for title, (headers, rows) in tables.items()}
+        click.echo(json.dumps(next(iter(records.values())) if len(records) == 1 else records, default=str, indent=1))
+        return
+    import csv
+
+    for i, (title, (headers, rows)) in enumerate(tables.items()):
+        if i:
+            click.echo("")
+        if title and len(tables) > 1:
+            click.echo(f"# {title}")
+        if fmt == "table":
+            click.echo(table(headers, rows))
+        else:
+            writer = csv.writer(sys.stdout, lineterminator="\n")
+            writer.writerow(headers)
+            writer.writerows(rows)
+
+
+@main.command("sweep")
+@click.argument("out", type=click.Path(exists=True, file_okay=False))
+@click.argument("signals", nargs=-1, required=True)
+@click.option("--thresholds", help="Comma-separated thresholds; default: 11 quantiles of the signal.")
+@click.option("--keep", type=click.Choice([">=", "<="]), help="Keep documents with signal >= or <= the threshold; "
+              "default: inferred from the stage's decisions.")
+@click.option("--joint", is_flag=True, help="SIGNALS are conditions (SIGNAL>=X, SIGNAL<=Y): each alone, then together.")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table")
+def sweep_command(out, signals, thresholds, keep, joint, fmt):
+    """Retention (documents, characters, tokens if counted) against a threshold on a recorded signal.
+
+    SIGNAL is a signal column (`<stage>__<signal>`, or its unique short form) of an annotate-mode
+    run; nothing is re-run. With --joint, give conditions and see their combined effect.
+
+    Example: curate sweep out/ann gopher_quality__mean_word_length --thresholds 3,3.5,4 --keep ">="
+
+    Example: curate sweep out/ann --joint 'line_punct_ratio>=0.12' 'dup_line_frac<=0.3'
+    """
+    from curate import sweep
+
+    try:
+        if joint:
+            headers, rows, total = sweep.joint(out, list(signals))
+            title = f"joint effect on {total[0]:,} documents"
+        else:
+            if len(signals) != 1:
+                raise click.ClickException("give one SIGNAL (or --joint with conditions)")
+            values = [float(v) for v in thresholds.split(",")] if thresholds else None
+            result = sweep.sweep(out, signals[0], values, keep)
+            headers, rows = result.headers, [(f"{r[0]:g}", *r[1:]) for r in result.rows]
+            title = f"{result.signal}: keep {result.keep} threshold, of {result.total[0]:,} documents"
+    except (FileNotFoundError, ValueError) as error:
+        raise click.ClickException(str(error)) from None
+    if fmt == "table":
+        click.echo(title)
+    emit({title: (headers, rows)} if fmt != "table" else {"": (headers, rows)}, fmt)
+
+
+@main.command("report")
+@click.argument("out", type=click.Path(exists=True, file_okay=False))
+@click.option("--ablation", type=click.Path(exists=True, file_okay=False),
+              help="An ablation run folder (results.parquet, summary.parquet, curves.parquet) to add.")
+@click.option("--output", "path", type=click.Path(dir_okay=False), help="Where to write; default OUT/report.html.")
+def report_command(out, ablation, path):
+    """Write a self-contained HTML report of a run (inline SVG charts; no network needed to view it).
+
+    Example: curate report out/demo && open out/demo/report.html
+    """
+    from curate import report
+
+    try:
+        written = report.write_report(out, ablation=ablation, path=path)
+    except FileNotFoundError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"wrote {written}")
+
+
+@main.command("mix")
+@click.argument("mix_file", metavar="MIX.yaml", type=click.Path(dir_okay=False))
+@click.argument("overrides", nargs=-1)
+@click.option("--output", help="Output folder; replaces the mix file's.")
+@click.option("--seed", type=int, help="Seed for document choice and shuffling; replaces the mix file's.")
+@click.option("--overwrite", is_flag=True, help="Replace a mix already in OUTPUT.")
+def mix_command(mix_file, overrides, output, seed, overwrite):
+    """Mix sources by token shares into shuffled Parquet shards plus a manifest.
+
+    OVERRIDES are key.sub=value pairs, e.g. budget=1000000 or sources.web.share=0.5.
+
+    Example: curate mix pipelines/mix_example.yaml --output out/mix budget=20000
+    """
+    from curate import mix
+
+    extra = list(overrides) + [f"{k}={v}" for k, v in (("output", output), ("seed", seed)) if v is not None]
+    try:
+        result = mix.mix(mix.load_mix(mix_file, extra), overwrite=overwrite)
+    except (mix.MixError, FileNotFoundError, ValueError) as error:
+        raise click.ClickException(str(error)) from None
+    for message in result.messages:
+        click.echo(f"note: {message}", err=True)
+    rows = [(r.source, r.documents, r.tokens, round(r.epochs, 3), round(r.requested_share, 4),
+             round(r.achieved_share, 4)) for r in result.reports]
+    click.echo(table(["source", "documents", "tokens", "epochs", "requested share", "achieved share"], rows))
+    click.echo(f"\n{result.tokens:,} tokens ({result.tokenizer}) in {len(result.shards)} shard(s): "
+               f"{result.output}/shards/, manifest {result.output}/manifest.json")
+
+
+
+@main.command("ablate")
+@click.argument("config", metavar="ABLATION.yaml", type=click.Path(dir_okay=False))
+@click.argument("overrides", nargs=-1)
+@click.option("--output", help="Run folder; replaces the config's. Rerunning into it resumes a killed sweep.")
+def ablate_command(config, overrides, output):
+    """Train small decoders on equal token budgets per variant x seed; rank variants against the baseline.
+
+    OVERRIDES are key.sub=value pairs, e.g. train.tokens=2000000 or seeds=[0,1,2,3,4].
+
+    Example: curate ablate pipelines/ablation_damage_tiny.yaml --output out/ablate
+    """
+    from ablation.run import load_config, run_ablation
+    from curate.config import RecipeError
+
+    try:
+        run_ablation(load_config(config, list(overrides)), output=output, log=lambda m: click.echo(m, err=True))
+    except (RecipeError, FileNotFoundError, ValueError) as error:
+        raise click.ClickException(str(error)) from None
+
+
+@main.command("train-classifier")
+@click.option("--positive", "positive", multiple=True, help="Positive (good) documents: JSONL, Parquet, .txt, or a folder of them (repeatable).")
+@click.option("--negative", "negative", multiple=True, help="Negative documents, same formats (repeatable).")
+@click.option("--config", "config", type=click.Path(dir_okay=False), help="YAML with `positive:` and `negative:` lists (paths relative to it) and any option below.")
+@click.option("--output", required=True, help="Model file to write (.bin; .ftz with --quantize); the card goes beside it.")
+@click.option("--chunk-words", type=int, help="Cut documents into pieces of about N words (books, long pages).")
+@click.option("--holdout", type=float, default=0.1, show_default=True, help="Held-out fraction per class.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seeds the balancing, the split and fastText.")
+@click.option("--epoch", type=int, default=5, show_default=True)
+@click.option("--lr", type=float, default=0.1, show_default=True)
+@click.option("--dim", type=int, default=100, show_default=True)
+@click.option("--bucket", type=int, default=2_000_000, show_default=True, help="Hash buckets for bigrams (model size: (words + bucket) x dim x 4 bytes).")
+@click.option("--max-per-class", type=int, help="Down-sample each class to at most N documents.")
+@click.option("--label", default="hq", show_default=True, help="Positive label (the stage's `label`).")
+@click.option("--no-balance", is_flag=True, help="Keep every document instead of down-sampling the larger class.")
+@click.option("--quantize", is_flag=True, help="Quantize the model (fastText .ftz, much smaller).")
+def train_classifier(positive, negative, config, output, chunk_words, holdout, seed, epoch, lr, dim, bucket,
+                     max_per_class, label, no_balance, quantize):
+    """Train a fastText quality classifier (DCLM's recipe), report it on held-out data, write a card.
+
+    Example: curate train-classifier --positive books/ --negative crawl.parquet --output out/quality.bin --chunk-words 300
+    """
+    from curate import classifier
+
+    options = dict(chunk_words=chunk_words, holdout=holdout, seed=seed, epoch=epoch, lr=lr, dim=dim, bucket=bucket,
+                   max_per_class=max_per_class, label=label, balance=not no_balance, quantize=quantize)
+    try:
+        positive, negative, options = classifier.with_config(config, list(positive), list(negative), options)
+        if not positive or not negative:
+            raise click.UsageError("give at least one --positive and one --negative input (or --config)")
+        result = classifier.train(positive, negative, output, classifier.TrainParams(**options))
+    except (FileNotFoundError, ValueError) as error:
+        raise click.ClickException(str(error)) from None
+    c, m = result.counts, result.metrics
+    click.echo(table(["class", "read", "train", "held out"],
+                     [("positive", c["positive_read"], c["positive_train"], c["positive_heldout"]),
+                      ("negative", c["negative_read"], c["negative_train"], c["negative_heldout"])]))
+    if m:
+        click.echo(f"held-out AUC {m['auc']:.4f}, precision {m['precision']:.4f}, recall {m['recall']:.4f} "
+                   f"at p >= {m['threshold']}; AUC of length alone {m['length_only_auc']:.4f}")
+    click.echo(f"model {result.model}, card {result.card_md} and {result.card_json} ({result.seconds} s)")
+
+
+@main.command("decontam-index")
+@click.argument("bench_dirs", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option("--output", required=True, type=click.Path(dir_okay=False), help="Index file to write (.npz).")
+@click.option("-n", "n", type=int, default=13, show_default=True, help="Words per n-gram.")
+@click.option("--min-words", type=int, default=8, show_default=True,
+              help="Items shorter than n words but at least this long are indexed whole; shorter ones are left out.")
+@click.option("--max-items", type=int, default=10, show_default=True,
+              help="An n-gram found in more than this many items is no evidence and is left out.")
+@click.option("--fields", multiple=True, help="FORMAT=field,... (fields: context, question, choices, answer), repeatable.")
+def decontam_index(bench_dirs, output, n, min_words, max_items, fields):
+    """Build the benchmark n-gram index that the `decontaminate` stage reads (its `index:`).
+
+    BENCH_DIRS are folders or files of benchmarks: GSM8K and HellaSwag JSONL, HumanEval JSONL.gz,
+    TruthfulQA CSV/JSON, MMLU CSV (also inside .tar.xz), llm-foundry ICL JSONL.
+
+    Example: curate decontam-index ../shared/data/benchmarks --output out/bench-13.npz --fields gsm8k=question
+    """
+    from curate import decontam
+
+    try:
+        index = decontam.NGramIndex.build(list(bench_dirs), n=n, fields=decontam.parse_fields(fields),
+                                          min_words=min_words, max_items=max_items)
+        index.save(output)
+    except (FileNotFoundError, ValueError) as error:
+        raise click.ClickException(str(error)) from None
+    s = index.stats
+    click.echo(table(["benchmark", "items"], decontam.summary(index)))
+    for skipped in s["skipped_files"]:
+        click.echo(f"skipped {skipped}")
+    click.echo(f"{s['items']:,} items from {s['files']} files ({s['corrupt_records']} corrupt records skipped): "
+               f"{s['keys']:,} keys, {s['too_short']:,} items under {min_words} words left out, "
+               f"{s['frequent_keys_dropped']:,} n-grams in more than {max_items} items left out; "
+               f"{s['seconds']} s -> {output}")
+
+
+@main.command("eval-lang")
+@click.argument("path", type=click.Path(exists=True))
+@click.option("--model", type=click.Path(exists=True, dir_okay=False), help="A fastText LID model; default lid.176.")
+@click.option("--refine", type=click.Choice(["lingua", "none"]), default="lingua", show_default=True,
+              help="Second stage for close languages and languages fastText has no label for.")
+@click.option("--limit", type=int, help="At most N samples per language and kind (a quick run).")
+@click.option("--lines", type=click.Choice(["all", "tune", "holdout"]), default="all", show_default=True,
+              help="tune: even lines; holdout: odd lines (thresholds are tuned on one half, reported on the other).")
+def eval_lang(path, model, refine, limit, lines):
+    """Accuracy and macro-F1 of `fasttext_lang` over test data laid out like lingua's.
+
+    PATH holds sentences/xx.txt, word-pairs/xx.txt and single-words/xx.txt (a folder or a .tar.xz).
+    The last line is one JSON object with the overall figures.
+
+    Example: curate eval-lang ../shared/data/multilingual/lingua_language-testdata.tar.xz --limit 100
+    """
+    import json
+
+    from curate import evaluate_lang
+    from filters.fasttext_lang import FastTextLang
+
+    try:
+        step = FastTextLang(model=model, refine=None if refine == "none" else refine)
+        report = evaluate_lang.evaluate(path, step, limit=limit, lines=lines)
+    except (FileNotFoundError, ValueError) as error:
+        raise click.ClickException(str(error)) from None
+    kinds = list(report["results"])
+    headers = ["language", "supported"] + [f"{kind} {m}" for kind in kinds for m in ("acc", "F1")]
+    click.echo(table(headers, evaluate_lang.table_rows(report)))
+    for kind, result in report["results"].items():
+        top = ", ".join(f"{t}->{p} {n}" for (t, p), n in result.confusions.most_common(8))
+        click.echo(f"{kind}: top confusions {top}")
+    click.echo(json.dumps(evaluate_lang.summary(report)))
+
+
+@main.command("eval-extract")
+@click.argument("path", type=click.Path(exists=True))
+@click.option("--extractor", "extractors", multiple=True,
+              help="Registered extraction stage (repeatable); the first is the default one. "
+                   "Default: extract, resiliparse_extract, trafilatura_extract.")
+@click.option("--snippets", type=click.Path(exists=True, file_okay=False),
+              help="Folder with trafilatura's evaldata.json and its HTML (files or a tar archive).")
+@click.option("--limit", type=int, help="At most N pages of each set, spread over the ids.")
+@click.option("--quick", is_flag=True, help="--limit 40: under a minute.")
+@click.option("--timeout", type=float, help="Seconds per page for curate's stages (default: each stage's).")
+def eval_extract(path, extractors, snippets, limit, quick, timeout):
+    """Word-F1 (WCXB's definition), snippet accuracy and docs/s per core of extractors.
+
+    PATH is a gold set in WCXB layout (ground-truth/ID.json, html/ID.html[.gz]): a folder or a
+    .tar.xz. datatrove's Trafilatura step and plain trafilatura run on the same pages as peers.
+    The last line is one JSON object (f1, docs_per_s, datatrove_docs_per_s, ratio_vs_datatrove, ...).
+
+    Example: curate eval-extract ../shared/data/html_gold/wcxb_dev/wcxb_dev.tar.xz
+    --snippets ../shared/data/html_gold/trafilatura_eval --quick
+    """
+    import json
+    import os
+
+    from curate import evaluate_extract
+
+    try:
+        summary = evaluate_extract.evaluate(
+            path, extractors or evaluate_extract.DEFAULT_EXTRACTORS, snippets=snippets,
+            limit=40 if quick and not limit else limit, timeout=timeout)
+    except (FileNotFoundError, ValueError, KeyError) as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(table(["extractor", "F1", "F1 held-out", "snippet acc", "docs/s/core", "x datatrove"],
+                     evaluate_extract.render(summary)))
+    types = [t for t in summary["extractors"][summary["default"]]["by_type"]]
+    click.echo(table(["extractor", *types], [(name, *(r["by_type"].get(t) for t in types))
+                                             for name, r in summary["extractors"].items()]))
+    click.echo(f"load average {os.getloadavg()[0]:.1f}")
+    click.echo(json.dumps(summary))
 
 
 if __name__ == "__main__":

@@ -39,6 +39,9 @@ STAGES: list[StageSpec] = [
     StageSpec("jsonl_reader", 1, "curate.readers:JsonlReader", "reader"),
     StageSpec("parquet_reader", 1, "curate.readers:ParquetReader", "reader"),
     StageSpec("trafilatura_extract", 1, "filters.trafilatura_extract:TrafilaturaExtract", "extract"),
+    StageSpec("resiliparse_extract", 1, "filters.resiliparse_extract:ResiliparseExtract", "extract"),
+    StageSpec("extract", 1, "filters.combined_extract:CombinedExtract", "extract"),
+    StageSpec("url_filter", 1, "filters.url_filter:UrlFilter", "filter"),
     StageSpec("fasttext_lang", 1, "filters.fasttext_lang:FastTextLang", "filter"),
     StageSpec("gopher_quality", 1, "filters.gopher_quality:GopherQuality", "filter"),
     StageSpec("gopher_repetition", 1, "filters.gopher_repetition:GopherRepetition", "filter"),
@@ -47,10 +50,13 @@ STAGES: list[StageSpec] = [
     StageSpec("fineweb_quality", 1, "filters.fineweb_quality:FineWebQuality", "filter"),
     StageSpec("length", 1, "filters.length:Length", "filter"),
     StageSpec("expression", 1, "filters.expression:Expression", "filter"),
+    StageSpec("fasttext_classifier", 1, "filters.fasttext_classifier:FastTextClassifier", "filter"),
+    StageSpec("nsfw_words", 1, "filters.nsfw_words:NsfwWords", "filter"),
     StageSpec("c4_lines", 1, "filters.c4_lines:C4Lines", "transform"),
     StageSpec("pii_mask", 1, "filters.pii_mask:PIIMask", "transform"),
     StageSpec("exact_dedup", 1, "filters.exact_dedup:ExactDedup", "filter"),
     StageSpec("minhash", 1, "filters.minhash.filter:MinhashDedup", "filter"),
+    StageSpec("decontaminate", 1, "filters.decontaminate:Decontaminate", "filter"),
     StageSpec("decision_writer", 1, "curate.writers:DecisionWriter", "writer"),
 ]
 

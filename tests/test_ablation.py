@@ -1,0 +1,170 @@
+import json
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("tokenizers")
+
+from ablation import data  # noqa: E402
+from ablation.damage import damage  # noqa: E402
+from ablation.evaluate import bootstrap, load_tasks, score_pairs  # noqa: E402
+from ablation.model import GPT, GPTConfig  # noqa: E402
+from ablation.train import TrainConfig, get_lr, train  # noqa: E402
+from tests.conftest import REPO  # noqa: E402
+
+TINY = dict(n_layer=1, n_head=2, n_embd=32, block_size=16, batch_size=4, threads=1, log_every=1, lr=3e-3, min_lr=3e-4)
+
+
+def test_model_is_causal_and_ties_embeddings():
+    torch.manual_seed(0)
+    model = GPT(GPTConfig(vocab_size=50, block_size=12, n_layer=2, n_head=2, n_embd=32)).eval()
+    assert model.head.weight is model.embed.weight
+    x = torch.randint(0, 50, (1, 12))
+    y = x.clone()
+    y[0, 8:] = (y[0, 8:] + 1) % 50  # change the future: logits of the first 8 positions must not move
+    a, _ = model(x)
+    b, _ = model(y)
+    assert torch.allclose(a[0, :8], b[0, :8], atol=1e-5)
+    assert not torch.allclose(a[0, 8:], b[0, 8:])
+    _, loss = model(x, x, reduction="none")
+    assert loss.shape == (1, 12)
+
+
+def test_lr_warms_up_then_decays_to_min_lr():
+    cfg = TrainConfig(lr=1.0, min_lr=0.1, warmup=0.1)
+    lrs = [get_lr(s, 100, cfg) for s in range(100)]
+    assert lrs[0] == pytest.approx(0.1) and lrs[9] == pytest.approx(1.0)
+    assert lrs[-1] == pytest.approx(0.1, abs=1e-3) and all(a >= b for a, b in zip(lrs[9:], lrs[10:]))
+
+
+def test_shard_round_trip_and_truncation(tmp_path):
+    tokens = np.arange(1000, dtype=np.uint16)
+    data.write_shard(tmp_path / "a.bin", tokens)
+    assert np.array_equal(data.read_shard(tmp_path / "a.bin"), tokens)
+    raw = (tmp_path / "a.bin").read_bytes()
+    (tmp_path / "b.bin").write_bytes(raw[:-10])
+    with pytest.raises(ValueError, match="truncated"):
+        data.read_shard(tmp_path / "b.bin")
+    (tmp_path / "c.bin").write_bytes(b"\0" * 2000)
+    with pytest.raises(ValueError, match="magic"):
+        data.read_shard(tmp_path / "c.bin")
+
+
+def test_training_is_deterministic_and_resumes_exactly(tmp_path):
+    tokens = np.random.default_rng(0).integers(0, 64, 4 * 16 * 12 + 1).astype(np.uint16)
+    cfg = TrainConfig(tokens=len(tokens) - 1, **TINY)
+    a = train(cfg, tokens, 64, seed=1)
+    b = train(cfg, tokens, 64, seed=1)
+    assert a.steps == 12 and a.curve == b.curve
+    assert train(cfg, tokens, 64, seed=2).curve != a.curve
+    # a run killed after step 5 and restarted ends exactly where the uninterrupted run does
+    ckpt = tmp_path / "ckpt.pt"
+    train(cfg, tokens, 64, seed=1, checkpoint=ckpt, stop_at=5)
+    resumed = train(cfg, tokens, 64, seed=1, checkpoint=ckpt)
+    assert resumed.curve == a.curve
+    for p, q in zip(resumed.model.parameters(), a.model.parameters()):
+        assert torch.equal(p, q)
+
+
+def test_damage_kinds():
+    docs = ["\n".join(f"doc {d} line {i} is clean text." for i in range(10)) for d in range(200)]
+    bad = damage(docs, "boilerplate", 0.5, seed=0)
+    lines = [line for doc in bad for line in doc.split("\n")]
+    assert sum("clean text" not in line for line in lines) / len(lines) == pytest.approx(0.5, abs=0.01)
+    assert len({line for line in lines if "clean text" not in line}) > 500  # varied, not a dozen lines
+    dup = damage(docs, "duplicates", 0.3, seed=0)
+    assert len(set(dup)) <= 0.7 * len(docs) + 2
+    spam = damage(docs, "spam", 0.3, seed=0)
+    assert sum(d not in docs for d in spam) == 60
+    assert sum(d.startswith("Hallo") for d in damage(docs, "foreign", 0.3, seed=0, foreign=["Hallo Welt"])) == 60
+    with pytest.raises(ValueError, match="unknown damage"):
+        damage(docs, "typos", 0.3)
+
+
+def test_bootstrap_ci_covers_the_mean_and_pairs_the_delta():
+    rng = np.random.default_rng(0)
+    base = [rng.normal(1.0, 0.3, 400) for _ in range(3)]
+    worse = [b + 0.05 for b in base]  # the same items, uniformly 0.05 worse: the paired delta CI is tight
+    lo, hi, dlo, dhi = bootstrap(worse, base, n=500)
+    assert lo < np.mean(worse) < hi
+    assert dlo == pytest.approx(0.05) and dhi == pytest.approx(0.05)
+    assert hi - lo > 0.03  # the value's own CI is as wide as the item spread makes it
+
+
+def test_predicate_variant_reads_the_decision_table(tmp_path):
+    (tmp_path / "documents").mkdir()
+    (tmp_path / "decisions").mkdir()
+    ids = ["a", "b", "c"]
+    pq.write_table(pa.table({"id": ids, "text": ["short", "a long document", "spam spam"]}),
+                   tmp_path / "documents" / "00000.parquet")
+    pq.write_table(pa.table({"id": ids, "reason": [None, None, "gopher_quality:too_few_words"],
+                             "n_words": [1, 3, 2]}), tmp_path / "decisions" / "00000.parquet")
+    assert data.read_documents([tmp_path], where="reason IS NULL") == ["short", "a long document"]
+    assert data.read_documents([tmp_path], where="n_words >= 2") == ["a long document", "spam spam"]
+    with pytest.raises(ValueError, match="predicate"):
+        data.read_documents([tmp_path], where="no_such_column > 1")
+
+
+def test_score_pairs_sums_the_continuation_log_probabilities():
+    from curate.tokenizer import load_tokenizer
+
+    tok = load_tokenizer("bytes")
+    torch.manual_seed(0)
+    model = GPT(GPTConfig(vocab_size=256, block_size=64, n_layer=1, n_head=2, n_embd=32)).eval()
+    (lp, n, _), = score_pairs(model, tok, [("The cat", " sat")])
+    seq = torch.tensor([list(b"The cat sat")])
+    logits, _ = model(seq[:, :-1])
+    want = torch.log_softmax(logits[0], -1)[torch.arange(6, 10), seq[0, 7:]].sum().item()
+    assert n == 4 and lp == pytest.approx(want, abs=1e-4)
+
+
+@pytest.mark.integration
+def test_benchmark_tasks_load(shared):
+    tasks = load_tasks(shared / "benchmarks", max_items=20)
+    assert set(tasks) == {"hellaswag", "arc_easy", "piqa", "copa", "winogrande", "lambada"}
+    assert all(len(items) == 20 for items in tasks.values())
+    assert all(len(item["pairs"]) == 4 for item in tasks["hellaswag"])
+    assert all(len(item["pairs"]) == 2 for item in tasks["winogrande"])
+    assert load_tasks(shared / "benchmarks", max_items=20)["piqa"] == tasks["piqa"]  # a fixed sample
+
+
+@pytest.mark.integration
+def test_ablation_tells_clean_text_from_planted_damage(shared, tmp_path, monkeypatch):
+    """The issue's bar, tiny: every damaged copy of the same clean text scores a worse held-out loss than the
+    clean baseline: the paired 95% CI of the difference (3 seeds x 256 held-out windows) lies above zero.
+    At this size (30k parameters, 98k tokens) seeds differ by ~0.05 nats, so the stricter check, the
+    variants' own CIs not overlapping the baseline's, is the bench's (bench/ablation.py, 1M tokens), and so
+    are planted duplicates, which cost a model this small nothing measurable (it is short of steps, not data)."""
+    from click.testing import CliRunner
+
+    from curate.cli import main
+
+    monkeypatch.setenv("CURATE_SHARED_DATA", str(shared))
+    out = tmp_path / "run"
+    result = CliRunner().invoke(main, ["ablate", str(REPO / "pipelines" / "ablation_damage_tiny.yaml"),
+                                       "--output", str(out)])
+    assert result.exit_code == 0, result.output
+    summary = pq.read_table(out / "summary.parquet").to_pylist()
+    loss = {r["variant"]: r for r in summary if r["metric"] == "heldout_loss"}
+    assert set(loss) == {"clean", "boilerplate", "foreign", "spam"}
+    for name in ("boilerplate", "foreign", "spam"):
+        assert loss[name]["ci_low"] > 0, (name, loss[name], loss["clean"])
+        assert loss[name]["value"] > loss["clean"]["value"]
+    results = pq.read_table(out / "results.parquet")
+    assert results.num_rows == 12 and {"variant", "seed", "tokens", "heldout_loss", "core"} <= set(results.column_names)
+    assert len(set(results.column("tokens").to_pylist())) == 1  # the same token budget for every run
+    curves = pq.read_table(out / "curves.parquet")
+    assert curves.column_names == ["variant", "seed", "step", "tokens", "loss"]
+    run = json.loads((out / "run.json").read_text())
+    assert {"config", "git_commit", "manifest", "versions"} <= set(run)
+    assert run["manifest"]["clean"]["tokens"] == run["manifest"]["spam"]["tokens"]
+    assert (out / "tokenizer.json").is_file() and (out / "results.csv").is_file()
+    assert (out / "heldout_loss.svg").is_file() or (out / "heldout_loss.png").is_file()
+    # a rerun finds every run finished and only rewrites the tables
+    again = CliRunner().invoke(main, ["ablate", str(REPO / "pipelines" / "ablation_damage_tiny.yaml"),
+                                      "--output", str(out)])
+    assert again.exit_code == 0 and "seed 0: held-out loss" not in again.output
+    assert pq.read_table(out / "summary.parquet").to_pylist() == summary
