@@ -80,9 +80,13 @@ class CurateStep(PipelineStep):
         self.stat_update("dropped", full)
         mark_dropped(doc, self.namespace, full)
 
+    def passes_through(self, doc: Document) -> bool:
+        """Documents this step leaves alone, uncounted: those dropped earlier."""
+        return is_dropped(doc)
+
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         for doc in data:
-            if is_dropped(doc):
+            if self.passes_through(doc):
                 yield doc
                 continue
             self.stat_update("total")

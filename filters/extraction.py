@@ -30,6 +30,7 @@ class HtmlExtract(CurateStep):
     """
 
     namespace: ClassVar[str] = "extract"
+    transient: ClassVar[tuple[str, ...]] = ("model", "sandbox")
     signals: ClassVar[dict[str, str]] = {"extractor": "string", "html_chars": "int64"}
 
     def __init__(self, timeout: float = 1.0, max_bytes: int = 10_000_000, emit_dropped: bool = False):
@@ -40,28 +41,16 @@ class HtmlExtract(CurateStep):
     def extract_page(self, html: str) -> tuple[str, dict]:
         raise NotImplementedError
 
-    def needs_extraction(self, doc: Document) -> bool:
-        return doc.metadata.get(signal_key("read", "warc_type")) == "response"
+    def passes_through(self, doc: Document) -> bool:
+        """Dropped documents and records that are not HTTP responses (WET text, requests) pass as they are."""
+        return is_dropped(doc) or doc.metadata.get(signal_key("read", "warc_type")) != "response"
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         self.extract_page(WARMUP)  # import the libraries here, so the forked sandbox starts warm
-        with ExtractorSandbox(timeout=self.timeout, warmup_text=WARMUP) as sandbox:
-            for doc in data:
-                if is_dropped(doc) or not self.needs_extraction(doc):
-                    yield doc
-                    continue
-                self.stat_update("total")
-                with self.track_time():
-                    reason = self.extract_doc(doc, sandbox)
-                if reason is None:
-                    self.stat_update("forwarded")
-                    yield doc
-                    continue
-                self.reject(doc, reason)
-                if self.emit_dropped:
-                    yield doc
+        with ExtractorSandbox(timeout=self.timeout, warmup_text=WARMUP) as self.sandbox:
+            yield from super().run(data, rank, world_size)
 
-    def extract_doc(self, doc: Document, sandbox: ExtractorSandbox) -> str | None:
+    def process(self, doc: Document) -> str | None:
         """Extract `doc` in place; the reason it has no text, or None."""
         content_type = doc.metadata.get(signal_key("read", "content_type"))
         if content_type not in HTML_TYPES:
@@ -70,7 +59,7 @@ class HtmlExtract(CurateStep):
         if doc.metadata.get(signal_key("read", "payload_bytes"), len(doc.text)) > self.max_bytes:
             return "too_large"
         try:
-            text, signals = sandbox.process_document(doc.text, self.extract_page)
+            text, signals = self.sandbox.process_document(doc.text, self.extract_page)
         except TimeoutError:
             return "timeout"
         except EOFError:  # the extraction subprocess died (e.g. out of memory)
