@@ -78,7 +78,7 @@ def write_tables(out: str | Path, variants: list[str], seeds: list[int], baselin
 
 def render_summary(summary: list[dict], baseline: str) -> str:
     """The ranked table: per metric, variants best first, with the delta vs the baseline and its 95% CI."""
-    from curate.cli import table
+    from curate.display import table
 
     shown = [m for m in ("heldout_loss", "heldout_ppl", "core") if any(r["metric"] == m for r in summary)]
     shown += sorted({r["metric"] for r in summary if r["metric"].endswith("_acc")})
