@@ -79,11 +79,6 @@ def load_tasks(bench_dir: str | Path, tasks=TASKS, max_items: int | None = 500, 
     return out
 
 
-def eval_texts(tasks: dict[str, list]) -> list[str]:
-    """Every context and continuation as text, for decontaminating training data against these items."""
-    return [c + x for items in tasks.values() for item in items for c, x in item["pairs"]]
-
-
 def heldout_windows(tokens: np.ndarray, block_size: int, n_tokens: int) -> np.ndarray:
     """Non-overlapping (block_size + 1)-token windows, n_tokens in all: the fixed held-out set."""
     n = min(n_tokens // block_size, (len(tokens) - 1) // block_size)

@@ -8,10 +8,6 @@ from pathlib import Path
 import duckdb
 import yaml
 
-REASONS_SQL = """SELECT stage, reason, count(*) AS documents
-FROM decisions WHERE reason IS NOT NULL
-GROUP BY stage, reason ORDER BY documents DESC"""
-
 
 def connect(out: str | Path, threads: int | None = None) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB with views over OUT's Parquet files.

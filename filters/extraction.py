@@ -19,7 +19,6 @@ from curate.readers import HTML_TYPES
 from curate.step import CurateStep, is_dropped, signal_key
 
 WARMUP = "<html><body><p>warm up</p></body></html>"
-OUTCOMES = ("extracted", "non_html", "too_large", "timeout", "crashed", "error", "empty")
 
 
 class HtmlExtract(CurateStep):

@@ -20,7 +20,7 @@ from datatrove.io import get_datafolder
 from datatrove.pipeline.base import PipelineStep
 
 from curate.step import is_dropped
-from filters.minhash.hashing import FOLD, Signer, normalise
+from filters.minhash.hashing import EMPTY, FOLD, Signer, normalise
 from filters.minhash.runs import RECORD, make_ref, write_atomic, write_run
 
 
@@ -78,7 +78,7 @@ class BandSignatures(PipelineStep):
             # one row per position, dropped documents included (as the empty signature)
             for position, row in zip([*at, upto], [*sigs, None]):
                 if position > written[0]:
-                    sig_file.write(np.full((position - written[0], self.num_perm), 0xFFFFFFFF, "<u4").tobytes())
+                    sig_file.write(np.full((position - written[0], self.num_perm), EMPTY, "<u4").tobytes())
                 if row is not None:
                     sig_file.write(row.astype("<u4").tobytes())
                     written[0] = position + 1
