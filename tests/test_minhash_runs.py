@@ -56,7 +56,7 @@ def test_clusters_are_connected_components_keeping_the_smallest_key(tmp_path):
     edges = np.array([(int(make_ref(*a)), int(make_ref(*b))) for a, b in pairs], EDGE)
     with folder.open("edges/00000.bin", "wb") as f:
         f.write(edges.tobytes())
-    list(DedupClusters(str(tmp_path), block_records=2).run(iter([]), 0, 1))
+    list(DedupClusters(str(tmp_path), max_records=2).run(iter([]), 0, 1))
     rows = {r: pq.read_table(folder.open(f"clusters/{r:05d}.parquet", "rb")).to_pylist() for r in (0, 1)}
     # duplicate_of: the kept document when it is a neighbour, else the neighbour with the smallest key
     assert rows[0] == [

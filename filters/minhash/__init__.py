@@ -2,7 +2,7 @@
 
 1. signatures (`signatures.py`, one task per input shard): band hashes, spilled as sorted runs
 2. buckets (`buckets.py`, sharded by band and hash range): bucket-mates become edges
-3. clusters (`clusters.py`, one task): connected components; the kept document of each
+3. clusters (`clusters.py`, one task, external sorts): connected components; the kept document of each
 4. filter (`filter.py`, the recipe stage): marks duplicates dropped, naming what they duplicate
 
 `dedup_executors` chains them with datatrove's `depends=` for any pipeline you build by hand:

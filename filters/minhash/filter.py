@@ -26,6 +26,7 @@ class DedupFilter(CurateFilter):
     num_perm = 0
     min_similarity: float | None = None
     names_kept = False  # duplicate_of: the cluster's kept document, not the graph neighbour matched
+    buffer_records = 1 << 22  # records a pass holds in memory (signatures, clusters); the rest spills to disk
 
     def __init__(self, work_dir: str | None = None, mode: str = "filter", emit_dropped: bool = False):
         super().__init__(mode=mode, emit_dropped=emit_dropped)
@@ -46,7 +47,7 @@ class DedupFilter(CurateFilter):
         return [("signatures", [self.signature_step()], "input"),
                 ("buckets", [DedupBuckets(self.work_dir, self.num_bands, min_similarity=self.min_similarity,
                                           num_perm=self.num_perm)], "tasks"),
-                ("clusters", [DedupClusters(self.work_dir)], "single")]
+                ("clusters", [DedupClusters(self.work_dir, max_records=self.buffer_records)], "single")]
 
     def _need_work_dir(self) -> None:
         if not self.work_dir:
@@ -96,7 +97,8 @@ class MinhashDedup(DedupFilter):
     estimate a Jaccard >= `min_similarity` (None: plain LSH, as datatrove). 0.74 was chosen on one
     half of a corpus of planted real pages (recall at J >= 0.8 / precision at J >= 0.7: 0.9905 / 0.9944;
     0.70: 0.995 / 0.958; 0.76: 0.976 / 1.000) and checked on the other half (0.9759 / 0.9889):
-    tests/test_minhash_correctness.py. Runs as four passes: see filters/minhash/__init__.py.
+    tests/test_minhash_correctness.py. Runs as four passes: see filters/minhash/__init__.py;
+    the signatures and clusters passes hold `buffer_records` records and spill sorted runs to disk.
     Example: `- minhash: {n: 5, bands: 14, rows: 8, seed: 1}`
     """
 
