@@ -1,4 +1,4 @@
-"""The resiliparse and default (`extract`) stages: outcomes, the extractor signal, bounded cost,
+"""The resiliparse and default (`extract`) stages: outcomes, which candidate the default takes, bounded cost,
 and every real crawl file of ../shared/data/warc through extraction with each outcome counted."""
 
 import time
@@ -9,7 +9,7 @@ import pytest
 
 from curate.readers import WarcReader
 from curate.step import DROP_REASON, is_dropped
-from filters.combined_extract import CombinedExtract
+from filters.combined_extract import CombinedExtract, cleaned_visible, drop_repeated_lines
 from filters.resiliparse_extract import ResiliparseExtract
 from tests.test_extract import ARTICLE, page, run
 
@@ -29,18 +29,47 @@ def test_every_outcome_is_a_reason(step):
     assert "bridges and its mills" in out[-1].text and "<p>" not in out[-1].text
 
 
+def paragraphs(n: int) -> str:
+    return "".join(f"<p>Paragraph {i} tells how the mill on the river was rebuilt after the flood of that year, with "
+                   "stone from the quarry and oak from the hills above the town.</p>" for i in range(n))
+
+
 def test_the_default_takes_resiliparse_on_an_article_and_records_it():
-    (doc,) = run(CombinedExtract(emit_dropped=True), [page(ARTICLE)])
+    long_article = ARTICLE.replace("</article>", paragraphs(8) + "</article>")
+    (doc,) = run(CombinedExtract(emit_dropped=True), [page(long_article)])
     assert doc.metadata["extract__extractor"] == "resiliparse" and doc.metadata["extract__fallback"] is False
     assert doc.metadata["extract__main_ratio"] >= 0.4 and "Copyright" not in doc.text
+    assert doc.text.count("bridges and its mills") == 1  # ARTICLE repeats its paragraph six times
 
 
-def test_the_default_falls_back_to_trafilatura_when_main_text_is_a_small_part_of_the_page():
-    (doc,) = run(CombinedExtract(emit_dropped=True), [page(LISTING)])
-    assert doc.metadata["extract__fallback"] is True and doc.metadata["extract__main_ratio"] < 0.4
-    assert doc.metadata["extract__extractor"] in ("trafilatura", "resiliparse")
-    (never,) = run(CombinedExtract(min_main_ratio=0.0, emit_dropped=True), [page(LISTING)])
-    assert never.metadata["extract__fallback"] is False
+def test_the_default_takes_the_cleaned_visible_text_where_resiliparse_missed_the_content():
+    missed = ("<html><body><nav>" + "".join(f"<a href='/c{i}'>Category number {i}</a> " for i in range(50))
+              + "</nav><main><p>Short intro.</p></main><div class='sidebar'>" + paragraphs(12) + "</div></body></html>")
+    (doc,) = run(CombinedExtract(emit_dropped=True), [page(missed)])
+    assert doc.metadata["extract__extractor"] == "visible" and doc.metadata["extract__fallback"] is False
+    assert doc.metadata["extract__main_ratio"] < 0.1
+    assert "Paragraph 11 tells how the mill" in doc.text and "Category number" not in doc.text and "<p>" not in doc.text
+
+
+def test_the_default_falls_back_to_trafilatura_when_main_text_is_short():
+    short = ("<html><body><nav>" + "".join(f"<a href='/c{i}'>Category {i}</a> " for i in range(20)) + "</nav>"
+             "<article><h1>The mill</h1>" + paragraphs(3) + "</article></body></html>")
+    (doc,) = run(CombinedExtract(emit_dropped=True), [page(short)])
+    assert doc.metadata["extract__fallback"] is True and doc.metadata["extract__extractor"] == "trafilatura"
+    assert "Paragraph 2 tells how" in doc.text and "Category 3" not in doc.text
+    (never,) = run(CombinedExtract(min_main_words=0, emit_dropped=True), [page(short)])
+    assert never.metadata["extract__fallback"] is False and never.metadata["extract__extractor"] == "resiliparse"
+
+
+def test_cleaned_visible_text_drops_link_dense_and_short_lines():
+    minimal = ("<ul>\n  <li><a href=\"/a\">Home</a></li>\n</ul>\n<p>See <a href=\"/x\">our three chairs</a> today.</p>\n"
+               "<p>A walnut chair &amp; a table, made by hand in the workshop.</p>\n<p>Read more</p>")
+    assert cleaned_visible(minimal) == "A walnut chair & a table, made by hand in the workshop."
+
+
+def test_repeated_lines_are_kept_once_but_short_ones_stay():
+    text = "Add to cart now\n}\nA chair of walnut.\nAdd to cart now\n}\nReply\nReply"
+    assert drop_repeated_lines(text) == "Add to cart now\n}\nA chair of walnut.\n}\nReply\nReply"
 
 
 @pytest.mark.parametrize("step", [CombinedExtract, ResiliparseExtract])
