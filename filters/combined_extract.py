@@ -105,6 +105,13 @@ class CombinedExtract(HtmlExtract):
         self.favour_precision = favour_precision
 
     def extract_page(self, html: str) -> tuple[str, dict]:
+        text, signals = self.choose(html)
+        if signals["extractor"] != "trafilatura":  # resiliparse's texts repeat menus and teasers
+            text = drop_repeated_lines(text, self.min_repeat_words)
+        return text, signals
+
+    def choose(self, html: str) -> tuple[str, dict]:
+        """The text of the candidate the rule picks (module docstring), and the signals."""
         from resiliparse.extract.html2text import extract_plain_text
         from resiliparse.parse.html import HTMLTree
 
@@ -122,11 +129,11 @@ class CombinedExtract(HtmlExtract):
                 if clean_words >= self.max_clean_words:
                     return self.fallback(self.trafilatura(html) or "", main, signals, main_words)
                 if clean_words >= self.min_clean_words:
-                    return drop_repeated_lines(clean, self.min_repeat_words), {**signals, "extractor": "visible"}
-                return drop_repeated_lines(main, self.min_repeat_words), signals
+                    return clean, {**signals, "extractor": "visible"}
+                return main, signals
         if main_words < self.min_main_words:
             return self.fallback(self.trafilatura(html) or "", main, signals, main_words)
-        return drop_repeated_lines(main, self.min_repeat_words), signals
+        return main, signals
 
     def trafilatura(self, html: str) -> str | None:
         import trafilatura
@@ -137,4 +144,4 @@ class CombinedExtract(HtmlExtract):
         signals = {**signals, "fallback": True}
         if len(text.split()) >= self.min_fallback_share * main_words:
             return text, {**signals, "extractor": "trafilatura"}
-        return drop_repeated_lines(main, self.min_repeat_words), signals
+        return main, signals
