@@ -21,7 +21,7 @@ setup: $(BIN)/.installed
 demo: setup  ## run the FineWeb-style recipe on the embedded sample crawl
 	$(BIN)/curate run pipelines/fineweb.yaml --output out/demo
 	# a small quality classifier: the run's kept documents vs whole-page text (boilerplate) of the sample pages
-	$(BIN)/python -m pipelines.sample.page_text out/demo/page_text
+	$(BIN)/python -m curate.pipelines.sample.page_text out/demo/page_text
 	$(BIN)/curate train-classifier --positive out/demo/documents --negative out/demo/page_text \
 	  --output out/demo/quality.bin --chunk-words 50 --dim 16 --bucket 20000 --epoch 20 --holdout 0.3
 

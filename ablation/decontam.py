@@ -1,7 +1,7 @@
 """Remove training documents that overlap the evaluation data, before any tokens are sampled.
 
 Two checks, both on normalised word 13-grams (GPT-3's and NeMo Curator's n):
-- benchmarks: curate's decontamination index (`curate.decontam.NGramIndex`, built once over the
+- benchmarks: curate's decontamination index (`curate.filters.decontaminate.index.NGramIndex`, built once over the
   benchmark files the ablation evaluates on and cached), so a training document that contains any
   benchmark item's 13-gram is dropped;
 - held-out text: a document sharing a 13-gram with the held-out documents is dropped too, so the
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from curate.decontam import NGramIndex, cached_index, kgram_hashes, word_hashes, words
+from curate.filters.decontaminate.index import NGramIndex, cached_index, kgram_hashes, word_hashes, words
 
 N = 13
 

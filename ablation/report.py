@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from ablation.evaluate import bootstrap
+from curate.ablation.evaluate import bootstrap
 
 LOWER_IS_BETTER = ("heldout_loss", "heldout_ppl")
 COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#17becf"]
@@ -78,7 +78,7 @@ def write_tables(out: str | Path, variants: list[str], seeds: list[int], baselin
 
 def render_summary(summary: list[dict], baseline: str) -> str:
     """The ranked table: per metric, variants best first, with the delta vs the baseline and its 95% CI."""
-    from curate.display import table
+    from curate.tools.display import table
 
     shown = [m for m in ("heldout_loss", "heldout_ppl", "core") if any(r["metric"] == m for r in summary)]
     shown += sorted({r["metric"] for r in summary if r["metric"].endswith("_acc")})

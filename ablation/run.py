@@ -33,12 +33,12 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from ablation import data, report
-from ablation.damage import damage, foreign_documents
-from ablation.decontam import decontaminate
-from ablation.evaluate import FILES, TASKS, evaluate, heldout_windows, load_tasks
-from ablation.train import TrainConfig, resolve_device, train
-from curate.config import RecipeError, apply_override, expand_env
+from curate.ablation import data, report
+from curate.ablation.damage import damage, foreign_documents
+from curate.ablation.decontam import decontaminate
+from curate.ablation.evaluate import FILES, TASKS, evaluate, heldout_windows, load_tasks
+from curate.ablation.train import TrainConfig, resolve_device, train
+from curate.core.config import RecipeError, apply_override, expand_env
 
 DEFAULTS = {
     "seeds": [0, 1, 2],
@@ -159,7 +159,7 @@ def run_ablation(config: dict, output: str | Path | None = None, log=print) -> d
     variants, heldout, contamination = build_variants(config, log)
 
     # 2. one tokenizer for every variant, trained on a fixed sample of the baseline, saved with the run
-    from curate.tokenizer import load_tokenizer, train_tokenizer
+    from curate.tools.tokenizer import load_tokenizer, train_tokenizer
 
     tok_path = out / "tokenizer.json"
     if tok_path.is_file():
@@ -218,7 +218,7 @@ def run_ablation(config: dict, output: str | Path | None = None, log=print) -> d
 
 def _train_and_evaluate(job) -> str:
     out, name, seed, cfg, vocab, windows, tasks = job
-    from curate.tokenizer import load_tokenizer
+    from curate.tools.tokenizer import load_tokenizer
 
     folder = out / "runs" / name / f"seed{seed}"
     folder.mkdir(parents=True, exist_ok=True)
@@ -238,7 +238,7 @@ def _train_and_evaluate(job) -> str:
 
 
 def _param_count(cfg: TrainConfig, vocab: int) -> int:
-    from ablation.model import GPT
+    from curate.ablation.model import GPT
 
     return GPT(cfg.model_config(vocab)).num_params()
 

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ablation.model import GPT, GPTConfig
+from curate.ablation.model import GPT, GPTConfig
 
 
 @dataclass

@@ -6,7 +6,7 @@
 
 1. Throughput (bar: >= 1.3x). The same model (ablation/model.py at the sweep's size), the same batch
    and the same random tokens, trained for the same steps: a plain eager loop (fp32,
-   torch.optim.AdamW defaults, `threads` threads), then ablation.train.train as the sweep runs it
+   torch.optim.AdamW defaults, `threads` threads), then curate.ablation.train.train as the sweep runs it
    (bf16 autocast where the CPU has native bf16, fused AdamW), then two such runs side by side in
    two 1-thread processes (the sweep's `workers: 2`), counted as their summed tokens/s.
 2. The sweep (bars: every damaged variant's held-out loss CI above the clean baseline's, and the
@@ -35,8 +35,8 @@ sys.path.insert(0, str(REPO))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from ablation.model import GPT  # noqa: E402
-from ablation.train import TrainConfig, resolve_device, train  # noqa: E402
+from curate.ablation.model import GPT  # noqa: E402
+from curate.ablation.train import TrainConfig, resolve_device, train  # noqa: E402
 
 
 def plain_loop(cfg: TrainConfig, tokens: np.ndarray, vocab: int, steps: int) -> float:
@@ -82,12 +82,12 @@ def throughput(cfg: TrainConfig, vocab: int, steps: int) -> dict:
     load = os.getloadavg()[0]
     rows.append(("plain eager loop (fp32, AdamW defaults)", plain_loop(cfg, tokens, vocab, steps), load))
     load = os.getloadavg()[0]
-    rows.append((f"ablation.train (bf16 {bf16}, fused AdamW), {cfg.threads} thread(s)", ours(cfg, tokens, vocab, steps),
+    rows.append((f"curate.ablation.train (bf16 {bf16}, fused AdamW), {cfg.threads} thread(s)", ours(cfg, tokens, vocab, steps),
                  load))
     load = os.getloadavg()[0]
     with multiprocessing.get_context("spawn").Pool(2) as pool:
         two = sum(pool.map(_ours_one_thread, [(cfg, tokens, vocab, steps)] * 2))
-    rows.append(("ablation.train x 2 processes, 1 thread each (workers: 2)", two, load))
+    rows.append(("curate.ablation.train x 2 processes, 1 thread each (workers: 2)", two, load))
     base = rows[0][1]
     print(f"\nmodel: {params:,} parameters ({params / 1e6:.2f}M), vocab {vocab}, context {cfg.block_size}, "
           f"batch {cfg.batch_size}, {steps} steps, device {device}")
@@ -100,7 +100,7 @@ def throughput(cfg: TrainConfig, vocab: int, steps: int) -> dict:
 
 
 def sweep(config_path: Path, output: Path | None) -> dict:
-    from ablation.run import load_config, run_ablation
+    from curate.ablation.run import load_config, run_ablation
 
     out = Path(output) if output else Path(tempfile.mkdtemp(prefix="bench-ablation-"))
     shutil.rmtree(out, ignore_errors=True)
@@ -131,7 +131,7 @@ def main() -> None:
     parser.add_argument("--config", default=str(REPO / "pipelines" / "ablation_damage.yaml"))
     parser.add_argument("--output", help="sweep folder (default: a fresh temporary folder)")
     args = parser.parse_args()
-    from ablation.run import load_config
+    from curate.ablation.run import load_config
 
     config = load_config(args.config)
     cfg = TrainConfig(**config["train"])

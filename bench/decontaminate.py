@@ -34,9 +34,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.corpus import SHARED, documents  # noqa: E402
 from bench.minhash import WhitespaceTokenizer  # noqa: E402
-from curate import benchmarks  # noqa: E402
-from curate.decontam import NGramIndex, words  # noqa: E402
-from filters.decontaminate import Decontaminate  # noqa: E402
+from curate.filters.decontaminate.filter import Decontaminate  # noqa: E402
+from curate.filters.decontaminate.index import NGramIndex, words  # noqa: E402
+from curate.resources import benchmarks  # noqa: E402
 
 N = 13
 

@@ -26,11 +26,11 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bench.realpages import default_cache_dir, load_pages  # noqa: E402
-from filters.c4_badwords import C4BadWords  # noqa: E402
-from filters.c4_quality import C4Quality  # noqa: E402
-from filters.fineweb_quality import FineWebQuality  # noqa: E402
-from filters.gopher_quality import GopherQuality  # noqa: E402
-from filters.gopher_repetition import GopherRepetition  # noqa: E402
+from curate.filters.c4_badwords import C4BadWords  # noqa: E402
+from curate.filters.c4_quality import C4Quality  # noqa: E402
+from curate.filters.fineweb_quality import FineWebQuality  # noqa: E402
+from curate.filters.gopher_quality import GopherQuality  # noqa: E402
+from curate.filters.gopher_repetition import GopherRepetition  # noqa: E402
 
 
 def gold_texts(shared: Path, limit: int) -> list[str]:

@@ -24,8 +24,8 @@ from datatrove.data import Document
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from curate.evaluate_lang import ALIASES, load_testdata  # noqa: E402
-from filters.fasttext_lang import FastTextLang  # noqa: E402
+from curate.filters.fasttext_lang import FastTextLang  # noqa: E402
+from curate.tools.evaluate_lang import ALIASES, load_testdata  # noqa: E402
 
 
 def datatrove_filter(model_path: str):

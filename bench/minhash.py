@@ -27,8 +27,8 @@ from datatrove.data import Document  # noqa: E402
 from datatrove.utils.logging import logger  # noqa: E402
 
 from bench.corpus import documents  # noqa: E402
-from filters.minhash.hashing import Signer, permutations, shingles  # noqa: E402
-from filters.minhash.signatures import MinhashSignatures  # noqa: E402
+from curate.core.hashing import Signer, permutations, shingles  # noqa: E402
+from curate.filters.minhash.signatures import MinhashSignatures  # noqa: E402
 
 BANDS, ROWS, N = 14, 8, 5
 PERM = BANDS * ROWS

@@ -31,7 +31,7 @@ def generate(folder: str, docs: int) -> None:
     import pyarrow.parquet as pq
     from datatrove.io import get_datafolder
 
-    from filters.minhash.runs import RECORD, make_ref, write_run
+    from curate.filters.minhash.runs import RECORD, make_ref, write_run
 
     rng = np.random.default_rng(0)
     hashes = rng.integers(0, 1 << 63, (docs, BANDS), dtype=np.uint64)
@@ -66,8 +66,8 @@ def main() -> None:
     child = multiprocessing.get_context("spawn").Process(target=generate, args=(args.dir, args.docs))
     child.start()
     child.join()
-    from filters.minhash.buckets import DedupBuckets
-    from filters.minhash.clusters import DedupClusters
+    from curate.filters.minhash.buckets import DedupBuckets
+    from curate.filters.minhash.clusters import DedupClusters
 
     start = time.perf_counter()
     for rank in range(2):

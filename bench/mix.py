@@ -28,7 +28,7 @@ os.environ["TOKENIZERS_PARALLELISM"] = "false"  # before tokenizers is imported:
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from curate.tokenizer import count_tokens, load_tokenizer, train_tokenizer  # noqa: E402
+from curate.tools.tokenizer import count_tokens, load_tokenizer, train_tokenizer  # noqa: E402
 
 
 def corpus(shared: Path) -> list[str]:

@@ -4,7 +4,7 @@ The table has the real schema and real values: the bench runs the FineWeb recipe
 mode on the embedded sample crawl, then replicates its decision rows to 1,000,000 (10 files of
 100,000, one row group each, as curate writes them), with fresh ids, 5,000 domains, and every
 numeric signal scaled by a random factor so values differ row to row. Each named query runs
-through `curate.stats.named` on a DuckDB connection with `SET threads=1` (best of 3 in CPU
+through `curate.tools.stats.named` on a DuckDB connection with `SET threads=1` (best of 3 in CPU
 seconds, so time on one core whatever the load; wall seconds printed too; Parquet read each time); pyarrow (one CPU, `pa.set_cpu_count(1)`) computes the same figures from the same files
 for comparison. The last line is JSON.
 
@@ -30,7 +30,7 @@ import pyarrow as pa  # noqa: E402
 import pyarrow.compute as pc  # noqa: E402
 import pyarrow.parquet as pq  # noqa: E402
 
-from curate import stats  # noqa: E402
+from curate.tools import stats  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("CURATE_SHARED_DATA", REPO.parent / "shared" / "data"))
@@ -39,8 +39,8 @@ SHARED = Path(os.environ.get("CURATE_SHARED_DATA", REPO.parent / "shared" / "dat
 def real_run(folder: Path) -> Path:
     import yaml
 
-    from curate import runner
-    from curate.config import load_recipe
+    from curate.core.config import load_recipe
+    from curate.pipelines import runner
 
     out = folder / "ann"
     recipe = load_recipe(REPO / "pipelines" / "fineweb.yaml", overrides=[

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import click
 
-from curate import registry
-from curate.config import RecipeError, load_recipe
-from curate.display import emit, render_summary, table
+from curate.core import registry
+from curate.core.config import RecipeError, load_recipe
+from curate.tools.display import emit, render_summary, table
 
 
 @click.group()
@@ -36,7 +36,7 @@ def run(recipe, overrides, inputs, output, tasks, workers, mode, overwrite, no_p
 
     Example: curate run pipelines/fineweb.yaml --input crawl/ --output out/cc --tasks 4 --workers 2
     """
-    from curate import runner
+    from curate.pipelines import runner
 
     extra = list(overrides)
     if inputs:
@@ -93,11 +93,11 @@ def stats_command(out, sql, name, analysis, badwords, badwords_language, thresho
 
     Example: curate stats out/demo "SELECT language, avg(language_score) FROM decisions GROUP BY 1"
     """
-    from curate import stats
+    from curate.tools import stats
 
     try:
         if analysis:
-            from curate import analysis as analysis_module
+            from curate.tools import analysis as analysis_module
 
             tables = analysis_module.analyze(out, badwords=badwords, threshold=threshold,
                                              badwords_language=badwords_language)
@@ -137,7 +137,7 @@ def sweep_command(out, signals, thresholds, keep, joint, fmt):
 
     Example: curate sweep out/ann --joint 'line_punct_ratio>=0.12' 'dup_line_frac<=0.3'
     """
-    from curate import sweep
+    from curate.tools import sweep
 
     try:
         if joint:
@@ -167,7 +167,7 @@ def report_command(out, ablation, path):
 
     Example: curate report out/demo && open out/demo/report.html
     """
-    from curate import report
+    from curate.tools import report
 
     try:
         written = report.write_report(out, ablation=ablation, path=path)
@@ -189,7 +189,7 @@ def mix_command(mix_file, overrides, output, seed, overwrite):
 
     Example: curate mix pipelines/mix_example.yaml --output out/mix budget=20000
     """
-    from curate import mix
+    from curate.tools import mix
 
     extra = list(overrides) + [f"{k}={v}" for k, v in (("output", output), ("seed", seed)) if v is not None]
     try:
@@ -217,8 +217,8 @@ def ablate_command(config, overrides, output):
 
     Example: curate ablate pipelines/ablation_damage_tiny.yaml --output out/ablate
     """
-    from ablation.run import load_config, run_ablation
-    from curate.config import RecipeError
+    from curate.ablation.run import load_config, run_ablation
+    from curate.core.config import RecipeError
 
     try:
         run_ablation(load_config(config, list(overrides)), output=output, log=lambda m: click.echo(m, err=True))
@@ -248,7 +248,7 @@ def train_classifier(positive, negative, config, output, chunk_words, holdout, s
 
     Example: curate train-classifier --positive books/ --negative crawl.parquet --output out/quality.bin --chunk-words 300
     """
-    from curate import classifier
+    from curate.tools import classifier
 
     options = dict(chunk_words=chunk_words, holdout=holdout, seed=seed, epoch=epoch, lr=lr, dim=dim, bucket=bucket,
                    max_per_class=max_per_class, label=label, balance=not no_balance, quantize=quantize)
@@ -286,7 +286,7 @@ def decontam_index(bench_dirs, output, n, min_words, max_items, fields):
 
     Example: curate decontam-index ../shared/data/benchmarks --output out/bench-13.npz --fields gsm8k=question
     """
-    from curate import decontam
+    from curate.filters.decontaminate import index as decontam
 
     try:
         index = decontam.NGramIndex.build(list(bench_dirs), n=n, fields=decontam.parse_fields(fields),
@@ -322,8 +322,8 @@ def eval_lang(path, model, refine, limit, lines):
     """
     import json
 
-    from curate import evaluate_lang
-    from filters.fasttext_lang import FastTextLang
+    from curate.filters.fasttext_lang import FastTextLang
+    from curate.tools import evaluate_lang
 
     try:
         step = FastTextLang(model=model, refine=None if refine == "none" else refine)
@@ -362,7 +362,7 @@ def eval_extract(path, extractors, snippets, limit, quick, timeout):
     import json
     import os
 
-    from curate import evaluate_extract
+    from curate.tools import evaluate_extract
 
     try:
         summary = evaluate_extract.evaluate(

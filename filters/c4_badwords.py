@@ -10,7 +10,7 @@ from typing import ClassVar
 from datatrove.data import Document
 from numpy.random import default_rng
 
-from curate.step import CurateFilter
+from curate.core.step import CurateFilter
 
 # Languages in which a bad word may sit inside a longer word (no spaces between words), and words
 # allowed because they are common inside ordinary words there: datatrove's lists (each of these

@@ -6,9 +6,9 @@ from typing import ClassVar
 
 from datatrove.data import Document
 
-from curate.step import CurateStep
-from curate.textfeatures import doc_language
-from filters.c4_quality import C4LinePass, c4_line_pass
+from curate.core.step import CurateStep
+from curate.core.textfeatures import doc_language
+from curate.filters.c4_quality import C4LinePass, c4_line_pass
 
 
 class C4Lines(CurateStep):

@@ -14,9 +14,9 @@ from typing import ClassVar
 
 from datatrove.data import Document
 
-from curate.step import CurateFilter
-from curate.textfeatures import NO_SPACE_LANGUAGES, doc_language, split_words
-from curate.wordsplit import english
+from curate.core.step import CurateFilter
+from curate.core.textfeatures import NO_SPACE_LANGUAGES, doc_language, split_words
+from curate.core.wordsplit import english
 
 CITATION_REGEX = re.compile(r"\[\d*]|\[edit]|\[citation needed]")  # Wikipedia-style, as datatrove
 END_PUNCTUATION = (".", "?", "!", '"', "'")  # C4 paper: lines ending in a terminal punctuation mark
@@ -86,7 +86,7 @@ class C4Quality(CurateFilter):
     ([1], [edit], [citation needed]) are removed first. A page is dropped if a kept line says
     "lorem ipsum" or contains "{", or if the kept lines hold fewer than 5 sentences
     (`min_num_sentences`; sentences as spaCy's sentencizer splits them, reproduced in
-    curate/wordsplit.py). Set a number to -1 to disable its rule.
+    curate/core/wordsplit.py). Set a number to -1 to disable its rule.
 
     With `language: auto` (default) a document in a language without spaces (zh, ja, th, ...)
     counts words per line per character and accepts full-width stops (。！？) as terminal

@@ -28,7 +28,7 @@ import html as html_lib
 import re
 from typing import ClassVar
 
-from filters.extraction import HtmlExtract
+from curate.filters.extraction import HtmlExtract
 
 TAG = re.compile(r"<[^>]+>")
 LINK = re.compile(r"<a\b[^>]*>(.*?)</a>", re.S)

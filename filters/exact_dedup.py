@@ -7,7 +7,7 @@ carry the same columns: `exact_dedup__cluster_id`, `__cluster_size`, `__duplicat
 
 from __future__ import annotations
 
-from filters.minhash.filter import DedupFilter
+from curate.filters.minhash.filter import DedupFilter
 
 
 class ExactDedup(DedupFilter):
@@ -26,6 +26,6 @@ class ExactDedup(DedupFilter):
         self.buffer_records = buffer_records
 
     def signature_step(self):
-        from filters.minhash.signatures import ExactSignatures
+        from curate.filters.minhash.signatures import ExactSignatures
 
         return ExactSignatures(self.work_dir, buffer_records=self.buffer_records)

@@ -8,7 +8,7 @@ from typing import ClassVar
 
 from datatrove.data import Document
 
-from curate.step import CurateFilter, signal_key
+from curate.core.step import CurateFilter, signal_key
 
 _TOKEN = re.compile(r"\s*(?:(?P<num>-?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?)|(?P<str>'[^']*'|\"[^\"]*\")"
                     r"|(?P<op><=|>=|==|!=|<|>|\(|\))|(?P<name>[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)?))")

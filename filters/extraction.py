@@ -15,8 +15,8 @@ from typing import ClassVar
 from datatrove.data import Document, DocumentsPipeline
 from datatrove.pipeline.extractors.base import ExtractorSandbox
 
-from curate.readers import HTML_TYPES
-from curate.step import CurateStep, is_dropped, signal_key
+from curate.core.step import CurateStep, is_dropped, signal_key
+from curate.io.readers import HTML_TYPES
 
 WARMUP = "<html><body><p>warm up</p></body></html>"
 

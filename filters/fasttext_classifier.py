@@ -1,7 +1,7 @@
 """Score documents with any fastText classifier; keep by threshold or the top k%.
 
 `top_percent` needs the score distribution before the first document is decided, so the stage
-then runs two passes of its own before the main pipeline (curate/multipass.py), as dedup does:
+then runs two passes of its own before the main pipeline (pipelines/multipass.py), as dedup does:
 
 * `scores` (one task per input task, after the same readers and earlier stages): each task
   writes the scores of the documents that reach this stage to `WORK/scores/{rank:05d}.npy`;
@@ -25,7 +25,7 @@ from typing import ClassVar
 from datatrove.data import Document, DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 
-from curate.step import CurateFilter, is_dropped
+from curate.core.step import CurateFilter, is_dropped
 
 
 class FastTextClassifier(CurateFilter):
@@ -39,7 +39,7 @@ class FastTextClassifier(CurateFilter):
     `threshold` applies to `int_score` (FineWeb-Edu keeps int_score >= 3). `top_percent: 10`
     keeps the best-scoring 10% (DCLM kept its top ~10%), with the threshold from a first pass
     (see the module docstring); with neither `threshold` nor `top_percent` it only records.
-    `normalize: true` applies `curate.classifier.normalize` (what train-classifier trained on);
+    `normalize: true` applies `curate.tools.classifier.normalize` (what train-classifier trained on);
     use false for models trained on raw text (newlines then become spaces, as datatrove does).
 
     Reasons: below_threshold.
@@ -83,7 +83,7 @@ class FastTextClassifier(CurateFilter):
     def model(self):
         from pathlib import Path
 
-        from curate.models import load_fasttext
+        from curate.resources.models import load_fasttext
 
         return load_fasttext(Path(self.model_path))
 
@@ -99,7 +99,7 @@ class FastTextClassifier(CurateFilter):
     def score(self, text: str) -> tuple[float, int | None]:
         """(score, int_score): p(label), or FineWeb-Edu's sum(p(l) * l) and its rounded value."""
         if self.normalize:
-            from curate.classifier import normalize
+            from curate.tools.classifier import normalize
 
             text = normalize(text)
         else:

@@ -9,8 +9,8 @@ from typing import ClassVar
 
 from datatrove.data import Document
 
-from curate.models import load_fasttext, resolve_lid176
-from curate.step import CurateFilter
+from curate.core.step import CurateFilter
+from curate.resources.models import load_fasttext, resolve_lid176
 
 UNKNOWN = "und"  # ISO 639-2 "undetermined"
 # Languages lid.176 confuses with each other (measured on lingua's test data: ms->id 82% of ms

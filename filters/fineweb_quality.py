@@ -11,9 +11,9 @@ from typing import ClassVar
 from datatrove.data import Document
 from datatrove.utils.text import TERMINAL_PUNCTUATION
 
-from curate.step import CurateFilter
-from curate.textfeatures import features
-from filters.gopher_repetition import find_duplicates
+from curate.core.step import CurateFilter
+from curate.core.textfeatures import features
+from curate.filters.gopher_repetition import find_duplicates
 
 
 class FineWebQuality(CurateFilter):

@@ -13,8 +13,8 @@ from typing import ClassVar
 from datatrove.data import Document
 from datatrove.utils.text import PUNCTUATION_SET
 
-from curate.step import CurateFilter
-from curate.textfeatures import NO_SPACE_LANGUAGES, doc_language, features
+from curate.core.step import CurateFilter
+from curate.core.textfeatures import NO_SPACE_LANGUAGES, doc_language, features
 
 STOP_WORDS = ("the", "be", "to", "of", "and", "that", "have", "with")  # Gopher's list (paper, A.1.1)
 
@@ -30,7 +30,7 @@ class GopherQuality(CurateFilter):
     rule, as in datatrove.
 
     Words are datatrove's English split (spaCy `blank("en")`, reproduced without spaCy in
-    curate/wordsplit.py). With `language: auto` (the default) a document whose fastText language
+    curate/core/wordsplit.py). With `language: auto` (the default) a document whose fastText language
     is written without spaces (zh, ja, th, ...) is split per character instead, and the mean
     word length and English stop-word rules are skipped for it: a deliberate difference from
     datatrove, which drops every such page as too short (datatrove #135). `language: en` gives

@@ -12,8 +12,8 @@ from typing import ClassVar
 
 from datatrove.data import Document
 
-from curate.step import CurateFilter
-from curate.textfeatures import features
+from curate.core.step import CurateFilter
+from curate.core.textfeatures import features
 
 
 def find_duplicates(items: list[str]) -> tuple[int, int]:

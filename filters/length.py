@@ -6,8 +6,8 @@ from typing import ClassVar
 
 from datatrove.data import Document
 
-from curate.step import CurateFilter
-from curate.textfeatures import features
+from curate.core.step import CurateFilter
+from curate.core.textfeatures import features
 
 
 class Length(CurateFilter):

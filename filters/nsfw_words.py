@@ -7,9 +7,9 @@ from typing import ClassVar
 
 from datatrove.data import Document
 
-from curate.step import CurateFilter
-from curate.textfeatures import doc_language, features
-from filters.c4_badwords import NO_BOUNDARY_LANGUAGES, default_lists_folder, load_words
+from curate.core.step import CurateFilter
+from curate.core.textfeatures import doc_language, features
+from curate.filters.c4_badwords import NO_BOUNDARY_LANGUAGES, default_lists_folder, load_words
 
 
 class NsfwWords(CurateFilter):

@@ -8,7 +8,7 @@ from typing import ClassVar
 
 from datatrove.data import Document
 
-from curate.step import CurateStep
+from curate.core.step import CurateStep
 
 # datatrove's PIIFormatter email regex (the one FineWeb ran).
 EMAIL = re.compile(

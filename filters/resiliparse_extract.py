@@ -7,7 +7,7 @@ DOM heuristics: about 8x faster than trafilatura on one core, at a lower word-F1
 
 from __future__ import annotations
 
-from filters.extraction import HtmlExtract
+from curate.filters.extraction import HtmlExtract
 
 
 class ResiliparseExtract(HtmlExtract):

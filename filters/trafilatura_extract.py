@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datatrove.pipeline.extractors.trafilatura import Trafilatura
 
-from filters.extraction import HtmlExtract
+from curate.filters.extraction import HtmlExtract
 
 
 class TrafilaturaExtract(HtmlExtract, Trafilatura):

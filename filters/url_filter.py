@@ -9,8 +9,8 @@ from typing import ClassVar
 
 from datatrove.data import Document
 
-from curate import blocklists
-from curate.step import CurateFilter
+from curate.core.step import CurateFilter
+from curate.resources import blocklists
 
 NON_ALNUM = re.compile(r"[^a-z0-9]+")
 

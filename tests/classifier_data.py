@@ -47,7 +47,7 @@ def positive_texts(shared: Path) -> list[str]:
 def negative_texts(shared: Path, lid_model: str) -> list[str]:
     from resiliparse.extract.html2text import extract_plain_text
 
-    from curate.models import load_fasttext
+    from curate.resources.models import load_fasttext
 
     lid = load_fasttext(Path(lid_model))
     texts = []

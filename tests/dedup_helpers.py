@@ -9,8 +9,8 @@ from pathlib import Path
 import duckdb
 import yaml
 
-from curate import runner
-from curate.config import load_recipe
+from curate.core.config import load_recipe
+from curate.pipelines import runner
 
 WORDS = [f"w{i}" for i in range(3000)]
 

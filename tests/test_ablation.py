@@ -8,11 +8,11 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("tokenizers")
 
-from ablation import data  # noqa: E402
-from ablation.damage import damage  # noqa: E402
-from ablation.evaluate import bootstrap, load_tasks, score_pairs  # noqa: E402
-from ablation.model import GPT, GPTConfig  # noqa: E402
-from ablation.train import TrainConfig, get_lr, train  # noqa: E402
+from curate.ablation import data  # noqa: E402
+from curate.ablation.damage import damage  # noqa: E402
+from curate.ablation.evaluate import bootstrap, load_tasks, score_pairs  # noqa: E402
+from curate.ablation.model import GPT, GPTConfig  # noqa: E402
+from curate.ablation.train import TrainConfig, get_lr, train  # noqa: E402
 from tests.conftest import REPO  # noqa: E402
 
 TINY = dict(n_layer=1, n_head=2, n_embd=32, block_size=16, batch_size=4, threads=1, log_every=1, lr=3e-3, min_lr=3e-4)
@@ -109,7 +109,7 @@ def test_predicate_variant_reads_the_decision_table(tmp_path):
 
 
 def test_score_pairs_sums_the_continuation_log_probabilities():
-    from curate.tokenizer import load_tokenizer
+    from curate.tools.tokenizer import load_tokenizer
 
     tok = load_tokenizer("bytes")
     torch.manual_seed(0)

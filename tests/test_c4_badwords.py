@@ -1,7 +1,7 @@
 import pytest
 from datatrove.data import Document
 
-from filters.c4_badwords import C4BadWords
+from curate.filters.c4_badwords import C4BadWords
 
 
 @pytest.fixture(scope="module")

@@ -1,8 +1,8 @@
 import pytest
 from datatrove.data import Document
 
-from filters.c4_lines import C4Lines
-from filters.c4_quality import C4Quality
+from curate.filters.c4_lines import C4Lines
+from curate.filters.c4_quality import C4Quality
 
 GOOD = "\n".join([
     "The river town grew up around two old stone bridges.",

@@ -4,9 +4,9 @@ import pytest
 from click.testing import CliRunner
 from datatrove.data import Document
 
-from curate.classifier import TrainParams, chunks, normalize, precision_recall, roc_auc, train
 from curate.cli import main
-from filters.fasttext_classifier import FastTextClassifier
+from curate.filters.fasttext_classifier import FastTextClassifier
+from curate.tools.classifier import TrainParams, chunks, normalize, precision_recall, roc_auc, train
 from tests.classifier_data import negative_texts, positive_texts, write_texts
 from tests.conftest import write_recipe
 
@@ -104,9 +104,9 @@ def test_integer_scores_fineweb_edu_style(tiny, tmp_path):
 
 
 def test_top_percent_keeps_the_best_scoring_share_via_a_first_pass(tiny, tmp_path):
-    from curate.config import load_recipe
-    from curate.runner import run
-    from curate.stats import query
+    from curate.core.config import load_recipe
+    from curate.pipelines.runner import run
+    from curate.tools.stats import query
 
     model = tmp_path / "m.bin"
     train([str(tiny / "good.jsonl")], [str(tiny / "bad")], str(model), TrainParams(dim=16, bucket=10_000, epoch=25))

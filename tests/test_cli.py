@@ -17,7 +17,7 @@ def test_every_command_is_documented_with_an_example(name):
 
 
 def test_list_stages_prints_every_registered_stage():
-    from curate import registry
+    from curate.core import registry
 
     result = CliRunner().invoke(main, ["list-stages"])
     assert result.exit_code == 0

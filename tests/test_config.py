@@ -1,6 +1,6 @@
 import pytest
 
-from curate.config import RecipeError, load_recipe, resolved_params
+from curate.core.config import RecipeError, load_recipe, resolved_params
 
 GOOD = """\
 name: t
@@ -99,7 +99,7 @@ def test_resolved_params_include_defaults():
 def test_slurm_and_ray_map_onto_datatrove_executors(tmp_path):
     from datatrove.executor import SlurmPipelineExecutor
 
-    from curate.runner import build_executor
+    from curate.pipelines.runner import build_executor
 
     recipe = load_recipe(text=GOOD + f"output: {tmp_path}/o\nexecutor:\n  type: slurm\n  tasks: 8\n"
                          "  slurm: {partition: cpu, time: '01:00:00', cpus_per_task: 2}\n")

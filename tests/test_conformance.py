@@ -18,11 +18,11 @@ from datatrove.data import Document
 
 from bench.filters import datatrove_filters
 from bench.realpages import default_cache_dir, load_pages
-from filters.c4_badwords import C4BadWords
-from filters.c4_quality import C4Quality
-from filters.fineweb_quality import FineWebQuality
-from filters.gopher_quality import GopherQuality
-from filters.gopher_repetition import GopherRepetition
+from curate.filters.c4_badwords import C4BadWords
+from curate.filters.c4_quality import C4Quality
+from curate.filters.fineweb_quality import FineWebQuality
+from curate.filters.gopher_quality import GopherQuality
+from curate.filters.gopher_repetition import GopherRepetition
 
 pytestmark = pytest.mark.integration
 pytest.importorskip("spacy", reason="datatrove's English word tokenizer needs spaCy (pip install -e '.[dev]')")
@@ -47,7 +47,7 @@ def _datatrove_reasons(args) -> list[dict[str, str | None]]:
 
 @pytest.fixture(scope="module")
 def pages(shared, request, lid_model):
-    from filters.fasttext_lang import FastTextLang
+    from curate.filters.fasttext_lang import FastTextLang
 
     cache = getattr(request.config, "cache", None)  # absent under -p no:cacheprovider
     pages = load_pages(shared, cache.mkdir("curate-pages") if cache else default_cache_dir())

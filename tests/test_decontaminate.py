@@ -11,10 +11,10 @@ import pytest
 from click.testing import CliRunner
 from datatrove.data import Document
 
-from curate import benchmarks
-from curate.decontam import NGramIndex, cache_key, cached_index, kgram_hashes, word_hashes, words
-from filters.decontaminate import Decontaminate, cut_lines
-from filters.minhash.hashing import shingle_hash
+from curate.core.hashing import shingle_hash
+from curate.filters.decontaminate.filter import Decontaminate, cut_lines
+from curate.filters.decontaminate.index import NGramIndex, cache_key, cached_index, kgram_hashes, word_hashes, words
+from curate.resources import benchmarks
 
 Q1 = "Janet's ducks lay 16 eggs per day. She eats three for breakfast every morning and bakes muffins for her friends."
 A1 = "Janet sells 16 - 3 - 4 = <<16-3-4=9>>9 duck eggs a day.\n#### 18"
@@ -167,9 +167,9 @@ def test_cli_builds_an_index(bench, tmp_path):
 
 
 def test_recipe_runs_and_writes_the_report(bench, tmp_path, monkeypatch):
-    from curate import stats
-    from curate.config import load_recipe
-    from curate.runner import run
+    from curate.core.config import load_recipe
+    from curate.pipelines.runner import run
+    from curate.tools import stats
 
     docs = [{"id": f"d{i}", "text": f"{FILLER}\n{Q1 if i % 3 == 0 else FILLER}\n{FILLER}"} for i in range(9)]
     (tmp_path / "docs.jsonl").write_text("".join(json.dumps(d) + "\n" for d in docs))

@@ -1,7 +1,7 @@
 import pytest
 from datatrove.data import Document
 
-from filters.expression import Expression, ExpressionError, parse
+from curate.filters.expression import Expression, ExpressionError, parse
 
 META = {"fineweb_quality__short_line_ratio": 0.4, "language_score": 0.9, "language": "en",
         "gopher_quality__n_words": 120}

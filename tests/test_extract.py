@@ -1,7 +1,7 @@
 from datatrove.data import Document
 
-from curate.step import DROP_REASON, is_dropped
-from filters.trafilatura_extract import TrafilaturaExtract
+from curate.core.step import DROP_REASON, is_dropped
+from curate.filters.trafilatura_extract import TrafilaturaExtract
 
 ARTICLE = ("<html><head><title>Bridges</title></head><body><nav><a href='/'>Home</a> <a href='/news'>News</a></nav>"
            "<article><h1>The bridges of the river town</h1>"
@@ -52,6 +52,6 @@ def test_without_emit_dropped_rejected_pages_leave_the_stream_as_in_datatrove():
 
 
 def test_undecodable_bytes_give_no_text():
-    from curate.readers import decode_html
+    from curate.io.readers import decode_html
 
     assert decode_html(bytes(range(128, 256)) * 4, None) is None

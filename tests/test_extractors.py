@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from curate.readers import WarcReader
-from curate.step import DROP_REASON, is_dropped
-from filters.combined_extract import CombinedExtract, cleaned_visible, drop_repeated_lines
-from filters.resiliparse_extract import ResiliparseExtract
+from curate.core.step import DROP_REASON, is_dropped
+from curate.filters.combined_extract import CombinedExtract, cleaned_visible, drop_repeated_lines
+from curate.filters.resiliparse_extract import ResiliparseExtract
+from curate.io.readers import WarcReader
 from tests.test_extract import ARTICLE, page, run
 
 LISTING = ("<html><body><nav>" + "".join(f"<a href='/c{i}'>Category number {i}</a> " for i in range(300)) + "</nav>"

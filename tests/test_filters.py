@@ -1,8 +1,8 @@
 import pytest
 from datatrove.data import Document
 
-from filters.fasttext_lang import FastTextLang
-from filters.gopher_quality import GopherQuality
+from curate.filters.fasttext_lang import FastTextLang
+from curate.filters.gopher_quality import GopherQuality
 
 ENGLISH = ("The history of the river town is told in its bridges and mills. Over two centuries the people "
            "who lived there built to cross the water and to use its power, and that work shaped the streets "
@@ -74,14 +74,14 @@ def test_fasttext_lang_threshold_gives_low_score(lid_model):
 
 
 def test_missing_model_says_where_it_looked(tmp_path):
-    from curate.models import ModelNotFound
+    from curate.resources.models import ModelNotFound
 
     with pytest.raises(ModelNotFound, match="not found at .*nope.ftz"):
         FastTextLang(model=str(tmp_path / "nope.ftz"))
 
 
 def test_model_lookup_order(tmp_path, monkeypatch, lid_model):
-    from curate import models
+    from curate.resources import models
 
     monkeypatch.setenv("CURATE_MODEL_DIR", str(tmp_path))
     (tmp_path / "lid.176.ftz").write_bytes(b"x")

@@ -1,7 +1,7 @@
 import pytest
 from datatrove.data import Document
 
-from filters.fineweb_quality import FineWebQuality
+from curate.filters.fineweb_quality import FineWebQuality
 
 LINE = "This is a complete sentence of reasonable length that ends well."
 

@@ -1,7 +1,7 @@
 import pytest
 from datatrove.data import Document
 
-from filters.gopher_quality import GopherQuality
+from curate.filters.gopher_quality import GopherQuality
 
 CHINESE = "河边小镇的历史讲述在它的桥梁和磨坊里。两个世纪以来，住在那里的人们修建桥梁跨越河水，并利用水力。" * 5
 

@@ -1,7 +1,7 @@
 import pytest
 from datatrove.data import Document
 
-from filters.gopher_repetition import GopherRepetition
+from curate.filters.gopher_repetition import GopherRepetition
 
 PROSE = ("The history of the river town is told in its bridges and mills. Over two centuries the people "
          "who lived there built to cross the water and to use its power, and that work shaped the streets "

@@ -8,9 +8,9 @@ import pytest
 from click.testing import CliRunner
 from datatrove.data import Document
 
-from curate import evaluate_lang
 from curate.cli import main
-from filters.fasttext_lang import FastTextLang
+from curate.filters.fasttext_lang import FastTextLang
+from curate.tools import evaluate_lang
 
 LINGUA = "multilingual/lingua_language-testdata.tar.xz"
 
@@ -110,8 +110,9 @@ def test_eval_lang_cli_names_a_bad_path(tmp_path):
 
 
 def test_route_writes_kept_documents_per_language(tmp_path, lid_model):
-    from curate import runner, stats
-    from curate.config import load_recipe
+    from curate.core.config import load_recipe
+    from curate.pipelines import runner
+    from curate.tools import stats
 
     docs = tmp_path / "in" / "docs.jsonl"
     docs.parent.mkdir()

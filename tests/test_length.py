@@ -1,7 +1,7 @@
 import pytest
 from datatrove.data import Document
 
-from filters.length import Length
+from curate.filters.length import Length
 
 
 @pytest.mark.parametrize("params, text, reason", [

@@ -10,9 +10,9 @@ import pyarrow.parquet as pq
 import pytest
 from datatrove.io import get_datafolder
 
-from filters.minhash.clusters import DedupClusters
-from filters.minhash.extsort import merged, records, spill_runs
-from filters.minhash.runs import EDGE, make_ref
+from curate.filters.minhash.clusters import DedupClusters
+from curate.filters.minhash.extsort import merged, records, spill_runs
+from curate.filters.minhash.runs import EDGE, make_ref
 
 
 def write_inputs(folder, keys: list[list[int]], edges: list[tuple[int, int]], files: int = 3) -> None:

@@ -13,7 +13,7 @@ import random
 import numpy as np
 import pytest
 
-from filters.minhash.hashing import shingles
+from curate.core.hashing import shingles
 from tests.dedup_helpers import decisions, mutate, run_dedup, write_jsonl
 
 pytestmark = pytest.mark.integration

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from filters.minhash.hashing import Signer, datasketch_minhash, shingle_hash, shingles, to_lean_minhash
-from filters.minhash.signatures import band_hashes
+from curate.core.hashing import Signer, datasketch_minhash, shingle_hash, shingles, to_lean_minhash
+from curate.filters.minhash.signatures import band_hashes
 
 TEXTS = [
     "The quick brown fox jumps over the lazy dog near the river bank today",

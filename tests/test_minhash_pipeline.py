@@ -3,9 +3,9 @@
 import pytest
 import yaml
 
-from curate.config import load_recipe
-from filters.minhash.buckets import DedupBuckets
-from filters.minhash.signatures import MinhashSignatures
+from curate.core.config import load_recipe
+from curate.filters.minhash.buckets import DedupBuckets
+from curate.filters.minhash.signatures import MinhashSignatures
 from tests.conftest import REPO
 from tests.dedup_helpers import decisions, kept_ids, planted_corpus, random_bases, run_dedup, write_jsonl
 
@@ -93,8 +93,8 @@ def test_a_corpus_without_near_duplicates_runs_clean(tmp_path):
     """Exact copies only: exact_dedup removes them, so MinHash sees no duplicate pair at all."""
     import json
 
-    from curate import runner
-    from curate.config import load_recipe
+    from curate.core.config import load_recipe
+    from curate.pipelines import runner
     from tests.conftest import REPO
 
     docs = tmp_path / "docs.jsonl"

@@ -6,9 +6,9 @@ import pyarrow.parquet as pq
 import pytest
 from datatrove.io import get_datafolder
 
-from filters.minhash.buckets import bucket_edges, units_of
-from filters.minhash.clusters import DedupClusters
-from filters.minhash.runs import EDGE, RECORD, RunReader, make_ref, merge_runs, write_run
+from curate.filters.minhash.buckets import bucket_edges, units_of
+from curate.filters.minhash.clusters import DedupClusters
+from curate.filters.minhash.runs import EDGE, RECORD, RunReader, make_ref, merge_runs, write_run
 
 
 @pytest.mark.parametrize("lo,hi,block", [(0, 1 << 64, 7), (10, 30, 5), (0, 1 << 64, 100000)])

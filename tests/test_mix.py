@@ -11,10 +11,10 @@ import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 
-from curate import runner
 from curate.cli import main
-from curate.config import load_recipe
-from curate.mix import MixError, load_mix, mix, select
+from curate.core.config import load_recipe
+from curate.pipelines import runner
+from curate.tools.mix import MixError, load_mix, mix, select
 from tests.conftest import REPO
 
 

@@ -1,7 +1,7 @@
 import pytest
 from datatrove.data import Document
 
-from filters.nsfw_words import NsfwWords
+from curate.filters.nsfw_words import NsfwWords
 
 
 @pytest.fixture

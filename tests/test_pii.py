@@ -4,7 +4,7 @@ import random
 
 import pytest
 
-from filters.pii_mask import PIIMask
+from curate.filters.pii_mask import PIIMask
 
 USERS = ["john.doe", "j_smith", "anna-maria", "o'brien", "first.last+tag", "x", "user123", "ZOE.K", "dev-ops.team"]
 DOMAINS = ["gmail.com", "uni-heidelberg.de", "mail.example.co.uk", "sub.domain.org", "ABC.COM", "x1.io"]

@@ -7,8 +7,9 @@ import duckdb
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
-from curate import runner, stats
-from curate.config import RecipeError, load_recipe
+from curate.core.config import RecipeError, load_recipe
+from curate.pipelines import runner
+from curate.tools import stats
 from tests.conftest import REPO
 
 FINEWEB = REPO / "pipelines" / "fineweb.yaml"

@@ -5,8 +5,8 @@ import pytest
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from curate.readers import JsonlReader, WarcReader, decode_html
-from curate.step import DROP_REASON, is_dropped
+from curate.core.step import DROP_REASON, is_dropped
+from curate.io.readers import JsonlReader, WarcReader, decode_html
 
 PAGE = "<html><head><title>t</title></head><body><p>{}</p></body></html>"
 

@@ -4,9 +4,9 @@ import re
 import pytest
 import yaml
 
-from curate import registry
-from curate.config import load_recipe
-from curate.runner import build_stages
+from curate.core import registry
+from curate.core.config import load_recipe
+from curate.pipelines.runner import build_stages
 
 
 def test_unknown_stage_names_the_closest_valid_ones():
@@ -39,8 +39,8 @@ def test_every_processing_stage_builds_from_its_documented_example(spec, tmp_pat
 
 
 def test_readers_and_writer_build_from_their_examples(tmp_path):
-    from curate.readers import JsonlReader, ParquetReader, WarcReader
-    from curate.writers import DecisionWriter, signal_columns
+    from curate.io.readers import JsonlReader, ParquetReader, WarcReader
+    from curate.io.writers import DecisionWriter, signal_columns
 
     readers = [WarcReader(str(tmp_path), glob_pattern="*.warc.gz"), JsonlReader(str(tmp_path), glob_pattern="*.jsonl"),
                ParquetReader(str(tmp_path), glob_pattern="*.parquet")]

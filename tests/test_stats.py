@@ -10,10 +10,11 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from curate import analysis, runner, stats, sweep
 from curate.cli import main
-from curate.config import load_recipe
-from curate.writers import ROW_GROUP, DecisionWriter
+from curate.core.config import load_recipe
+from curate.io.writers import ROW_GROUP, DecisionWriter
+from curate.pipelines import runner
+from curate.tools import analysis, stats, sweep
 
 
 @pytest.fixture(scope="module")

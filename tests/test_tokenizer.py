@@ -2,7 +2,7 @@ import hashlib
 
 import pytest
 
-from curate.tokenizer import count_tokens, load_tokenizer, train_tokenizer
+from curate.tools.tokenizer import count_tokens, load_tokenizer, train_tokenizer
 
 TEXTS = ["The quick brown fox jumps over the lazy dog.", "Pack my box with five dozen liquor jugs!",
          "Ünïcödé text: naïve café, 東京, emoji 🙂."] * 20

@@ -4,8 +4,8 @@ import pickle
 import pytest
 from datatrove.data import Document
 
-from curate.blocklists import Blocklist, domain_lines, url_key
-from filters.url_filter import UrlFilter
+from curate.filters.url_filter import UrlFilter
+from curate.resources.blocklists import Blocklist, domain_lines, url_key
 
 
 def verdict(step, url):

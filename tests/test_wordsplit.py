@@ -6,8 +6,8 @@ import sys
 
 import pytest
 
-from curate import spacy_en_rules
-from curate.wordsplit import english
+from curate.core import spacy_en_rules
+from curate.core.wordsplit import english
 
 TRICKY = [
     "", "   ", "don't can't won't y'all", "U.S.A. e.g. i.e. a.m. 10a.m. 3p.m.", "(hello), [world]! {x}",
@@ -54,14 +54,14 @@ def test_random_mixtures_of_special_cases(spacy_en):
 
 
 def test_rules_file_is_current(spacy_en, tmp_path):
-    from curate.wordsplit import _regenerate
+    from curate.core.wordsplit import _regenerate
 
     _regenerate(str(tmp_path / "rules.py"))
     assert (tmp_path / "rules.py").read_text() == open(spacy_en_rules.__file__).read()
 
 
 def test_filters_do_not_import_spacy():
-    code = ("import sys; from datatrove.data import Document; from filters.gopher_quality import GopherQuality;"
-            "from filters.c4_quality import C4Quality; d = Document(text='Hello there. ' * 60, id='x');"
+    code = ("import sys; from datatrove.data import Document; from curate.filters.gopher_quality import GopherQuality;"
+            "from curate.filters.c4_quality import C4Quality; d = Document(text='Hello there. ' * 60, id='x');"
             "GopherQuality().filter(d); C4Quality().filter(d); assert 'spacy' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True)

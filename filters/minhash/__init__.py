@@ -8,14 +8,14 @@
 `dedup_executors` chains them with datatrove's `depends=` for any pipeline you build by hand:
 
     from datatrove.executor import LocalPipelineExecutor
-    from filters.minhash import MinhashDedup, dedup_executors
+    from curate.filters.minhash import MinhashDedup, dedup_executors
     dedup = MinhashDedup(work_dir="out/dedup/minhash", emit_dropped=True)
     main = dedup_executors([reader], dedup, [writer], LocalPipelineExecutor, tasks=4, logging_dir="out/logs")
     main.run()
 """
 
-from filters.minhash.filter import MinhashDedup
-from filters.minhash.hashing import Signer, datasketch_minhash, shingle_hash, shingles, to_lean_minhash
+from curate.core.hashing import Signer, datasketch_minhash, shingle_hash, shingles, to_lean_minhash
+from curate.filters.minhash.filter import MinhashDedup
 
 
 def dedup_executors(upstream: list, dedup, downstream: list, executor_cls, tasks: int, logging_dir: str, **options):

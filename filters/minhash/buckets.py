@@ -18,7 +18,7 @@ from datatrove.data import DocumentsPipeline
 from datatrove.io import get_datafolder
 from datatrove.pipeline.base import PipelineStep
 
-from filters.minhash.runs import EDGE, RunReader, merge_runs
+from curate.filters.minhash.runs import EDGE, RunReader, merge_runs
 
 
 def units_of(rank: int, world_size: int, num_bands: int) -> list[tuple[int, int, int]]:

@@ -30,9 +30,9 @@ from datatrove.data import DocumentsPipeline
 from datatrove.io import get_datafolder
 from datatrove.pipeline.base import PipelineStep
 
-from filters.minhash.components import both_ways, components
-from filters.minhash.extsort import lookup, merged, records, spill_runs
-from filters.minhash.runs import EDGE, RunReader
+from curate.filters.minhash.components import both_ways, components
+from curate.filters.minhash.extsort import lookup, merged, records, spill_runs
+from curate.filters.minhash.runs import EDGE, RunReader
 
 TMP = "tmp/clusters"
 KEYED = records("root", "key", "node")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from filters.minhash.extsort import merged, records, spill_runs
+from curate.filters.minhash.extsort import merged, records, spill_runs
 
 PAIR = records("u", "v")
 

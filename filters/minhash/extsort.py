@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 from datatrove.io import DataFolder
 
-from filters.minhash.runs import RunReader, write_atomic
+from curate.filters.minhash.runs import RunReader, write_atomic
 
 FAN_IN = 16
 

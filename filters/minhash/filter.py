@@ -16,7 +16,7 @@ from typing import ClassVar
 
 from datatrove.data import Document, DocumentsPipeline
 
-from curate.step import CurateFilter
+from curate.core.step import CurateFilter
 
 
 class DedupFilter(CurateFilter):
@@ -40,8 +40,8 @@ class DedupFilter(CurateFilter):
         """(name, steps, tasks) of the passes to run before this one: `input` passes read the same
         documents as the main pipeline (its readers and earlier stages come first) with the same
         tasks; `tasks` passes run with the recipe's task count; `single` passes run one task."""
-        from filters.minhash.buckets import DedupBuckets
-        from filters.minhash.clusters import DedupClusters
+        from curate.filters.minhash.buckets import DedupBuckets
+        from curate.filters.minhash.clusters import DedupClusters
 
         self._need_work_dir()
         return [("signatures", [self.signature_step()], "input"),
@@ -92,7 +92,7 @@ class MinhashDedup(DedupFilter):
     """MinHash near-duplicate removal (FineWeb's defaults: word 5-grams, 14 bands x 8 rows = 112
     hashes, so a pair with Jaccard 0.8 is caught with probability 1-(1-0.8^8)^14 = 0.92), keeping
     one document per cluster: the one with the smallest order key (a hash of id and source file).
-    Signatures equal datasketch's MinHash (see filters/minhash/hashing.py). `unit` is `word` or
+    Signatures equal datasketch's MinHash (see curate/core/hashing.py). `unit` is `word` or
     `char` shingles of `n` units. A pair sharing a bucket counts only if its full signatures
     estimate a Jaccard >= `min_similarity` (None: plain LSH, as datatrove). 0.74 was chosen on one
     half of a corpus of planted real pages (recall at J >= 0.8 / precision at J >= 0.7: 0.9905 / 0.9944;
@@ -117,7 +117,7 @@ class MinhashDedup(DedupFilter):
         self.min_similarity = min_similarity  # verify bucket pairs on the full signature; None: LSH only
 
     def signature_step(self):
-        from filters.minhash.signatures import MinhashSignatures
+        from curate.filters.minhash.signatures import MinhashSignatures
 
         return MinhashSignatures(self.work_dir, self.bands, self.rows, self.n, self.unit, self.seed,
                                  buffer_records=self.buffer_records)

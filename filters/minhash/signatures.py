@@ -19,9 +19,9 @@ from datatrove.data import DocumentsPipeline
 from datatrove.io import get_datafolder
 from datatrove.pipeline.base import PipelineStep
 
-from curate.step import is_dropped
-from filters.minhash.hashing import EMPTY, FOLD, Signer, normalise
-from filters.minhash.runs import RECORD, make_ref, write_atomic, write_run
+from curate.core.hashing import EMPTY, FOLD, Signer, normalise
+from curate.core.step import is_dropped
+from curate.filters.minhash.runs import RECORD, make_ref, write_atomic, write_run
 
 
 def order_key(doc) -> int:

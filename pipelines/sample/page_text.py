@@ -2,7 +2,7 @@
 
 resiliparse with `main_content=False` keeps menus, footers, cookie walls and link lists, the text a
 quality classifier should score low; `make demo` trains against the kept documents of its run.
-Example: `python -m pipelines.sample.page_text out/demo/page_text`.
+Example: `python -m curate.pipelines.sample.page_text out/demo/page_text`.
 """
 
 from __future__ import annotations

@@ -9,12 +9,12 @@ from typing import ClassVar
 import numpy as np
 from datatrove.data import Document
 
-from curate.decontam import NGramIndex, cached_index, words, write_report
-from curate.step import CurateFilter
+from curate.core.step import CurateFilter
+from curate.filters.decontaminate.index import NGramIndex, cached_index, words, write_report
 
 
 class Decontaminate(CurateFilter):
-    """Find benchmark n-grams in documents (curate.decontam) and drop the document or cut them out.
+    """Find benchmark n-grams in documents (curate.filters.decontaminate.index) and drop the document or cut them out.
 
     The index is `index:` (a file from `curate decontam-index`) or, if that is not given, built
     on first use from every benchmark file under `benchmarks:` and cached in `cache_dir` (default
@@ -105,7 +105,7 @@ class Decontaminate(CurateFilter):
 
 def cut_lines(text: str, spans: list[tuple[int, int]]) -> str:
     """`text` without the lines that hold a word of any (first word, length) span; words as
-    `curate.decontam.words` counts them, which never joins words across a line break."""
+    `curate.filters.decontaminate.index.words` counts them, which never joins words across a line break."""
     lines = text.split("\n")
     ends = np.cumsum([len(words(line)) for line in lines])  # words before the end of each line
     hit = np.zeros(len(lines), bool)

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import duckdb
 
-from curate import stats
+from curate.tools import stats
 
 CONDITION = re.compile(r"^\s*([A-Za-z_][\w]*)\s*(>=|<=|>|<)\s*(-?[\d.eE+-]+)\s*$")
 

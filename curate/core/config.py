@@ -20,7 +20,7 @@ from pathlib import Path
 
 import yaml
 
-from curate import registry
+from curate.core import registry
 
 MODES = ("filter", "annotate")
 EXECUTORS = ("local", "slurm", "ray")

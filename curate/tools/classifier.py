@@ -255,7 +255,7 @@ def score(model, texts: list[str], label: str) -> list[float]:
 
 def train(positive: list[str], negative: list[str], output: str, params: TrainParams | None = None) -> TrainResult:
     """Train, evaluate and save a classifier (see the module docstring); returns its card's data."""
-    from curate.models import load_fasttext
+    from curate.resources.models import load_fasttext
 
     params = params or TrainParams()
     start = time.perf_counter()
@@ -315,7 +315,7 @@ def _fit_in_fresh_process(kwargs: dict, quantize: bool, output: str) -> str | No
     on tiny data, of the input path, which train() keeps at a fixed length)."""
     job = json.dumps({"kwargs": kwargs, "quantize": quantize, "output": output})
     env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "PYTHONPATH", "LANG")}  # same layout for every caller
-    done = subprocess.run([sys.executable, "-c", "from curate.classifier import _fit; _fit()"], input=job,
+    done = subprocess.run([sys.executable, "-c", "from curate.tools.classifier import _fit; _fit()"], input=job,
                           capture_output=True, text=True, env=env)
     if done.returncode != 0:
         return done.stderr.strip().splitlines()[-1] if done.stderr.strip() else f"exit status {done.returncode}"
@@ -342,7 +342,7 @@ def write_card(result: TrainResult) -> None:
     import fasttext
 
     data = {**asdict(result), "fasttext_version": getattr(fasttext, "__version__", None),
-            "normalization": "curate.classifier.normalize (NFKC, lowercase, punctuation split off, one line)"}
+            "normalization": "curate.tools.classifier.normalize (NFKC, lowercase, punctuation split off, one line)"}
     Path(result.card_json).write_text(json.dumps(data, indent=1) + "\n")
     m, c, p = result.metrics, result.counts, result.params
     lines = [f"# Model card: {Path(result.model).name}", "",
@@ -364,6 +364,6 @@ def write_card(result: TrainResult) -> None:
     else:
         lines.append("none (holdout 0)")
     lines += ["", "## Parameters", "", "```json", json.dumps(p, indent=1), "```", "",
-              "Text is normalised with `curate.classifier.normalize` before training; the "
+              "Text is normalised with `curate.tools.classifier.normalize` before training; the "
               "`fasttext_classifier` stage applies the same function before scoring (`normalize: true`).", ""]
     Path(result.card_md).write_text("\n".join(lines))

@@ -47,10 +47,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
 
-from curate.config import RecipeError, apply_override, expand_env
-from curate.mix_sources import DEFAULT_MAX_EPOCHS, MixError, Source, SourceConfig, read_source
-from curate.tokenizer import count_tokens, load_tokenizer, save, train_tokenizer
-from curate.writers import ROW_GROUP
+from curate.core.config import RecipeError, apply_override, expand_env
+from curate.io.writers import ROW_GROUP
+from curate.tools.mix_sources import DEFAULT_MAX_EPOCHS, MixError, Source, SourceConfig, read_source
+from curate.tools.tokenizer import count_tokens, load_tokenizer, save, train_tokenizer
 
 SHORTFALL = ("fail", "renormalise")
 TOP_LEVEL = {"name", "output", "seed", "budget", "tokenizer", "max_epochs", "on_shortfall", "shard_docs", "sources"}

@@ -3,12 +3,12 @@
 Text is normalised as NeMo Curator and lm-eval's decontamination do, a little more forgivingly:
 lowercased, apostrophes deleted (`don't`, `don’t` -> `dont`), every other punctuation or symbol
 character replaced by a space, whitespace collapsed; words are what is left between spaces. An
-item's text (its benchmark fields, `curate.benchmarks`) gives its word 13-grams (GPT-3 and NeMo's
+item's text (its benchmark fields, `curate.resources.benchmarks`) gives its word 13-grams (GPT-3 and NeMo's
 n; datatrove uses 12). An item shorter than n words but at least `min_words` long is indexed whole,
 as one shorter key (datatrove indexes nothing for it; lm-eval and NeMo treat it as one n-gram);
 shorter items are left out and counted, since a 5-word phrase is no evidence of contamination.
 
-Hashes reuse curate's MinHash word hashing (filters/minhash/hashing.py): a word is FNV-1a-64 +
+Hashes reuse curate's MinHash word hashing (curate/core/hashing.py): a word is FNV-1a-64 +
 fmix64 (the numba kernel), a k-gram folds its words (`h = h * K + w`) and the key is fmix64 of
 the fold, all 64 bits (the MinHash shingle hash is its top 32). Keys are stored sorted per length,
 with the item of each (a key repeats when items share an n-gram), so a lookup is one
@@ -33,8 +33,8 @@ from pathlib import Path
 import numpy as np
 from numba import njit
 
-from curate import benchmarks
-from filters.minhash.hashing import FOLD, _nb_fmix64, _unit_hashes
+from curate.core.hashing import FOLD, _nb_fmix64, _unit_hashes
+from curate.resources import benchmarks
 
 FORMAT_VERSION = 1
 APOSTROPHES = re.compile("['\u2019\u2018\u02bc`\u00b4]")
@@ -359,7 +359,7 @@ def write_report(out: str | Path) -> Path:
     found in, how many of those were dropped and the characters removed (by a drop, the whole
     document; by a cut, the lines cut; in annotate mode, what a drop would remove), computed from
     the decision table, so any number of tasks give one report."""
-    from curate import stats
+    from curate.tools import stats
 
     path = Path(out) / "reports" / "decontamination.parquet"
     path.parent.mkdir(parents=True, exist_ok=True)

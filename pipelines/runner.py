@@ -21,10 +21,10 @@ import yaml
 from datatrove.executor import LocalPipelineExecutor
 from datatrove.io import get_datafolder
 
-from curate import registry
-from curate.config import Recipe, RecipeError, resolved_params
-from curate.multipass import chain_prepasses, remove_streams
-from curate.writers import DecisionWriter, signal_columns
+from curate.core import registry
+from curate.core.config import Recipe, RecipeError, resolved_params
+from curate.io.writers import DecisionWriter, signal_columns
+from curate.pipelines.multipass import chain_prepasses, remove_streams
 
 FORMATS = {
     "warc_reader": (".warc", ".warc.gz", ".arc", ".arc.gz", ".wet", ".wet.gz", ".wat", ".wat.gz"),
@@ -129,7 +129,7 @@ def build_executor(recipe: Recipe, pipeline: list, tasks: int | None = None, log
 
 
 def build_pass(recipe: Recipe, steps: list, tasks: int, logging_dir: str, depends, name: str):
-    """The executor of one pass of a multi-pass stage (curate/multipass.py)."""
+    """The executor of one pass of a multi-pass stage (pipelines/multipass.py)."""
     return build_executor(recipe, steps, tasks=tasks, logging_dir=logging_dir, depends=depends, job_name=name)
 
 

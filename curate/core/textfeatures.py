@@ -17,7 +17,7 @@ from functools import cached_property
 
 import numpy as np
 
-from curate.wordsplit import english
+from curate.core.wordsplit import english
 
 PARAGRAPH_SPLIT = re.compile(r"\n{2,}")  # datatrove GopherRepetitionFilter.paragraph_exp
 NEWLINES_SPLIT = re.compile("\n+")  # datatrove GopherRepetitionFilter._line_splitter
@@ -49,7 +49,7 @@ def split_words(text: str, language: str = "en") -> list[str]:
     """Words as datatrove's English tokenizer splits them, except for languages without spaces.
 
     For every language but those in `NO_SPACE_LANGUAGES` this is exactly datatrove's
-    `split_into_words(text, "en")` (spaCy `blank("en")`, see curate/wordsplit.py). For zh, ja, th,
+    `split_into_words(text, "en")` (spaCy `blank("en")`, see curate/core/wordsplit.py). For zh, ja, th,
     lo, km, my and bo each character of those scripts (with its combining marks) is one word and
     other runs split like English. This deliberately differs from datatrove, whose English split
     makes a whole Chinese sentence one "word", so Gopher's `min_doc_words` drops every Chinese

@@ -20,7 +20,7 @@ from datatrove.pipeline.readers.base import BaseDiskReader
 from datatrove.utils.logging import logger
 from warcio.bufferedreaders import DecompressingBufferedReader
 
-from curate.step import mark_dropped, signal_key
+from curate.core.step import mark_dropped, signal_key
 
 NAMESPACE = "read"
 HTML_TYPES = ("text/html", "application/xhtml+xml")

@@ -15,7 +15,7 @@ from datatrove.data import Document, DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 from datatrove.pipeline.writers import ParquetWriter
 
-from curate.step import DROP_REASON, DROP_STAGE, is_dropped
+from curate.core.step import DROP_REASON, DROP_STAGE, is_dropped
 
 ROW_GROUP = 100_000
 PARTITIONS = {"language": "lang"}  # column -> Hive partition key of documents/ (`lang=en`)

@@ -52,7 +52,7 @@ def emit(tables: dict[str, tuple[list[str], list[tuple]]], fmt: str) -> None:
 
 
 def render_summary(result) -> str:
-    from curate import stats
+    from curate.tools import stats
 
     out = result.output
     f = stats.funnel(out)

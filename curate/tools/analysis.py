@@ -5,7 +5,7 @@ documents use He, She and unspecified pronouns (Table 9a), how often demographic
 five axes appear (Table 9b, terms from HolisticBias), the distribution of a toxicity score and the
 share of documents above a threshold, and the language distribution. `analyze(out)` computes the
 same tables over a curate run's kept documents with DuckDB (tokens by one regular expression,
-joined against the term lists in `curate/data/identity_terms.yaml`, which cites its sources).
+joined against the term lists in `curate/tools/data/identity_terms.yaml`, which cites its sources).
 
 Toxicity uses what the run recorded: a numeric signal column whose name contains `toxic` (a
 toxicity tagger's score), the `c4_badwords__badword` column, `nsfw_words__matches`, or, given `badwords=PATH` (an
@@ -25,7 +25,7 @@ from pathlib import Path
 import duckdb
 import yaml
 
-from curate import stats
+from curate.tools import stats
 
 TERMS = Path(__file__).parent / "data" / "identity_terms.yaml"
 TOKEN = r"[\pL\pN]+(?:-[\pL\pN]+)*\+?"  # words, hyphenated compounds (african-american), lgbtq+

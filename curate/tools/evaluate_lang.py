@@ -99,7 +99,7 @@ def score(kind: str, truth_and_predictions: dict[str, list[str]], seconds: float
 
 def evaluate(path: str | Path, step=None, limit: int | None = None, lines: str = "all", progress=None) -> dict:
     """Run `step` (a FastTextLang; the default one if None) over the test data; figures per kind."""
-    from filters.fasttext_lang import FastTextLang
+    from curate.filters.fasttext_lang import FastTextLang
 
     step = step or FastTextLang()
     data = load_testdata(path, limit=limit, lines=lines)

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import duckdb
 
-from curate import stats, sweep
+from curate.tools import stats, sweep
 
 COLORS = ["#3b6ea5", "#e07b39", "#4a9a5b", "#b8474a", "#7a5ea8", "#8c6d3f", "#c65fa0", "#6f6f6f"]
 WIDTH = 640

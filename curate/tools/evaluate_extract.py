@@ -26,8 +26,8 @@ from pathlib import Path
 
 from datatrove.data import Document
 
-from curate import registry
-from curate.readers import decode_html
+from curate.core import registry
+from curate.io.readers import decode_html
 
 WORD = re.compile(r"\w+")
 PEERS = ("datatrove", "trafilatura")

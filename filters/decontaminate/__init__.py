@@ -1,0 +1,1 @@
+"""Decontamination: the benchmark n-gram index (`index.py`) and the stage that uses it (`filter.py`)."""
