@@ -2,7 +2,8 @@
 
 - `read_documents(inputs, where=None)`: texts from a curate run folder (optionally only the documents
   whose decision-table row matches a DuckDB `WHERE` predicate), JSONL/Parquet documents, or plain
-  text files (cut into documents of consecutive paragraphs).
+  text files (cut into documents of consecutive paragraphs); the files of a folder are those the
+  suffix table of `curate.io.documents` names, other side files (README, LICENSE) are ignored.
 - `sample_tokens(docs, tokenizer, n_tokens, seed)`: the same number of training tokens for every
   variant, documents shuffled and joined with `<|endoftext|>`; repeated (epochs recorded) when a
   variant has fewer tokens than the budget.
@@ -18,15 +19,16 @@ Example:
 
 from __future__ import annotations
 
-import gzip
-import json
 import random
 import re
 from pathlib import Path
 
 import numpy as np
 
+from curate.io import documents
+
 MAGIC, VERSION, HEADER_INTS = 20240520, 1, 256
+DOCUMENT_FORMATS = ("jsonl", "parquet", "text")
 DOC_CHARS = 2000  # a plain-text document: consecutive paragraphs up to about this many characters
 
 
@@ -42,10 +44,9 @@ def read_documents(inputs: list[str | Path], where: str | None = None) -> list[s
             continue
         if where is not None:
             raise ValueError(f"{path}: `where` needs a curate run folder (with decisions/ and documents/)")
-        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-        for file in files:
+        for file in documents.files_of(path, DOCUMENT_FORMATS):
             texts += _file_documents(file)
-    return [t for t in texts if t and t.strip()]
+    return [t for t in texts if isinstance(t, str) and t.strip()]
 
 
 def _run_documents(out: Path, where: str | None) -> list[str]:
@@ -65,26 +66,17 @@ def _run_documents(out: Path, where: str | None) -> list[str]:
 
 
 def _file_documents(file: Path) -> list[str]:
-    name = file.name
-    if name.endswith(".parquet"):
-        import pyarrow.parquet as pq
-
-        return [t for t in pq.read_table(file, columns=["text"]).column("text").to_pylist() if t]
-    if name.endswith((".jsonl", ".jsonl.gz", ".json.gz")):
-        opener = gzip.open if name.endswith(".gz") else open
-        texts, bad = [], 0
-        with opener(file, "rt", encoding="utf-8") as f:
-            for line in f:
-                try:
-                    texts.append(json.loads(line)["text"])
-                except (ValueError, KeyError, TypeError):
-                    bad += 1
-        if bad:
-            print(f"ablation: {file}: skipped {bad} corrupt record(s)")
-        return texts
-    if name.endswith((".txt", ".md")):
+    """The texts of one file: a text file cut by `split_text`, else each record's `text`."""
+    fmt = documents.format_of(file)
+    if fmt not in DOCUMENT_FORMATS:
+        return []  # a file named directly that holds no documents
+    if fmt == "text":
         return split_text(file.read_text(encoding="utf-8", errors="replace"))
-    return []  # README, LICENSE and other side files in a data folder
+    counts = documents.ReadCounts()
+    texts = [r.get("text") for r in documents.iter_records(file, columns=["text"], counts=counts)]
+    if counts.bad:
+        print(f"ablation: {file}: skipped {counts.bad} corrupt record(s)")
+    return texts
 
 
 def split_text(text: str, doc_chars: int = DOC_CHARS) -> list[str]:

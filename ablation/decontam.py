@@ -16,14 +16,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from curate.filters.decontaminate.index import NGramIndex, cached_index, kgram_hashes, word_hashes, words
+from curate.core.hashing import ngram_hashes, word_hashes
+from curate.core.text import words
+from curate.filters.decontaminate.index import NGramIndex, cached_index
 
 N = 13
 
 
 def _ngrams(text: str) -> np.ndarray:
+    """The keys of `text`'s word N-grams, as the decontamination index computes them."""
     units = word_hashes(words(text))
-    return kgram_hashes(units, [N]).get(N, np.empty(0, np.uint64)) if len(units) >= N else np.empty(0, np.uint64)
+    return ngram_hashes(units, N) if len(units) >= N else np.empty(0, np.uint64)
 
 
 def decontaminate(docs: list[str], benchmark_files: list, heldout: list[str],

@@ -6,7 +6,8 @@ Files (the names and columns `curate report` reads):
 - `summary.parquet`: variant, metric, value, value_ci_low, value_ci_high, delta (vs the baseline),
   ci_low, ci_high (95% CI of the delta, paired bootstrap over seeds and items), n_seeds;
 - `curves.parquet`: variant, seed, step, tokens, loss (training loss);
-- `loss_curves.{png,svg}`, `heldout_loss.{png,svg}`: matplotlib when installed, else SVG written here.
+- `loss_curves.{png,svg}` (a distinct colour per run), `heldout_loss.{png,svg}` (points with CIs on
+  a zoomed axis): matplotlib when installed, else SVG from `curate.tools.charts` (the kit of `curate report`).
 
 Example:
     tables = write_tables("out/ablate", ["clean", "spam"], seeds=[0, 1, 2], baseline="clean")
@@ -23,9 +24,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from curate.ablation.evaluate import bootstrap
-
-LOWER_IS_BETTER = ("heldout_loss", "heldout_ppl")
-COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#17becf"]
+from curate.tools.charts import COLORS, WIDTH, better, color, dots, lines, standalone, svg, verdict
 
 
 def _item_scores(out: Path, variant: str, seed: int) -> dict[str, np.ndarray]:
@@ -85,11 +84,11 @@ def render_summary(summary: list[dict], baseline: str) -> str:
     rows = []
     for metric in shown:
         ranked = sorted((r for r in summary if r["metric"] == metric),
-                        key=lambda r: r["value"] if metric in LOWER_IS_BETTER else -r["value"])
+                        key=lambda r: r["value"] if better(metric) == "lower" else -r["value"])
         for rank, r in enumerate(ranked, 1):
             verdict = ""
             if r["variant"] != baseline:
-                sign = -1 if metric in LOWER_IS_BETTER else 1
+                sign = -1 if better(metric) == "lower" else 1
                 if r["ci_low"] > 0 or r["ci_high"] < 0:
                     verdict = "better" if sign * r["delta"] > 0 else "worse"
                 else:
@@ -102,6 +101,8 @@ def render_summary(summary: list[dict], baseline: str) -> str:
 
 
 def write_plots(out: Path, curves: list[dict], bars: list[dict]) -> list[str]:
+    """Training loss per run (a distinct colour each) and held-out loss per variant (a point with
+    its 95% CI on an axis zoomed to the data: a bar from a non-zero origin would mislead)."""
     series: dict[str, list] = {}
     for c in curves:
         series.setdefault(c["variant"], {}).setdefault(c["seed"], []).append((c["tokens"], c["loss"]))
@@ -111,81 +112,49 @@ def write_plots(out: Path, curves: list[dict], bars: list[dict]) -> list[str]:
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        (out / "loss_curves.svg").write_text(_svg_lines(series))
-        (out / "heldout_loss.svg").write_text(_svg_bars(bars))
-        return ["loss_curves.svg", "heldout_loss.svg"]
+        return svg_plots(out, series, bars)
     fig, ax = plt.subplots(figsize=(8, 5))
-    for i, (variant, runs) in enumerate(series.items()):
-        for j, points in enumerate(runs.values()):
-            ax.plot(*zip(*points), color=COLORS[i % len(COLORS)], alpha=0.7, label=variant if j == 0 else None)
-    ax.set(xlabel="tokens", ylabel="training loss", title="Training loss")
-    ax.legend()
+    runs = [(variant, seed, points) for variant, seeds in series.items() for seed, points in seeds.items()]
+    for i, (variant, seed, points) in enumerate(runs):
+        ax.plot(*zip(*points), color=color(i), alpha=0.85, label=f"{variant} (seed {seed})")
+    ax.set(xlabel="tokens", ylabel="training loss (nats/token)", title="Training loss")
+    ax.legend(fontsize="small")
     fig.savefig(out / "loss_curves.png", dpi=120)
     fig, ax = plt.subplots(figsize=(8, 5))
     names = [b["variant"] for b in bars]
     values = np.array([b["value"] for b in bars])
     err = np.array([[v - b["value_ci_low"], b["value_ci_high"] - v] for v, b in zip(values, bars)]).T
-    ax.bar(names, values, yerr=err, capsize=4, color=COLORS[: len(names)])
-    ax.set(ylabel="held-out loss (nats/token)", title="Held-out loss, 95% CI", ylim=(values.min() * 0.95, None))
+    for name, value, e, c in zip(names, values, err.T, _heldout_colors(bars)):
+        ax.errorbar([value], [name], xerr=[[e[0]], [e[1]]], fmt="o", capsize=4, color=c)
+    ax.set(xlabel="held-out loss (nats/token; lower is better), axis zoomed to the data",
+           title="Held-out loss, mean over seeds, 95% CI")
+    fig.tight_layout()
     fig.savefig(out / "heldout_loss.png", dpi=120)
     plt.close("all")
     return ["loss_curves.png", "heldout_loss.png"]
 
 
-def _svg(width: int, height: int, body: list[str]) -> str:
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-            f'font-family="sans-serif" font-size="12">\n<rect width="100%" height="100%" fill="white"/>\n'
-            + "\n".join(body) + "\n</svg>\n")
+def svg_plots(out: Path, series: dict[str, dict[int, list]], bars: list[dict]) -> list[str]:
+    """The two plots as SVG files (`curate.tools.charts`, as in `curate report`), for want of matplotlib."""
+    runs = {f"{variant} (seed {seed})": points for variant, seeds in series.items() for seed, points in seeds.items()}
+    loss = lines(runs, "tokens", "training loss (nats/token)", height=300) if runs else svg(WIDTH, 40, [])
+    (out / "loss_curves.svg").write_text(standalone(loss, "Training loss vs tokens"))
+    (out / "heldout_loss.svg").write_text(standalone(_heldout_chart(bars),
+                                                     "Held-out loss (nats/token), mean over seeds, 95% CI"))
+    return ["loss_curves.svg", "heldout_loss.svg"]
 
 
-def _svg_lines(series: dict[str, dict[int, list]], width: int = 720, height: int = 420) -> str:
-    points = [p for runs in series.values() for pts in runs.values() for p in pts]
-    if not points:
-        return _svg(width, height, [])
-    x0, x1 = min(p[0] for p in points), max(p[0] for p in points)
-    y0, y1 = min(p[1] for p in points), max(p[1] for p in points)
-    left, top, w, h = 60, 30, width - 220, height - 80
-
-    def xy(x, y):
-        return left + w * (x - x0) / max(x1 - x0, 1e-9), top + h * (1 - (y - y0) / max(y1 - y0, 1e-9))
-
-    body = [f'<text x="{left}" y="18">Training loss vs tokens</text>',
-            f'<rect x="{left}" y="{top}" width="{w}" height="{h}" fill="none" stroke="#999"/>',
-            f'<text x="{left}" y="{top + h + 20}">{x0:,.0f}</text>',
-            f'<text x="{left + w}" y="{top + h + 20}" text-anchor="end">{x1:,.0f} tokens</text>',
-            f'<text x="{left - 5}" y="{top + 10}" text-anchor="end">{y1:.2f}</text>',
-            f'<text x="{left - 5}" y="{top + h}" text-anchor="end">{y0:.2f}</text>']
-    for i, (variant, runs) in enumerate(series.items()):
-        color = COLORS[i % len(COLORS)]
-        for pts in runs.values():
-            path = " ".join(f"{a:.1f},{b:.1f}" for a, b in (xy(x, y) for x, y in pts))
-            body.append(f'<polyline points="{path}" fill="none" stroke="{color}" stroke-width="1.2" opacity="0.8"/>')
-        body.append(f'<text x="{left + w + 10}" y="{top + 15 + 18 * i}" fill="{color}">{variant}</text>')
-    return _svg(width, height, body)
-
-
-def _svg_bars(bars: list[dict], width: int = 720, height: int = 420) -> str:
+def _heldout_chart(bars: list[dict]) -> str:
+    """Each variant's held-out loss with its CI, on an axis zoomed to the data (the differences are what
+    matters), green or red where its difference from the baseline is separable (95% CI), else grey."""
     if not bars:
-        return _svg(width, height, [])
-    lo = min(b["value_ci_low"] for b in bars) * 0.98
-    hi = max(b["value_ci_high"] for b in bars) * 1.01
-    left, top, w, h = 60, 30, width - 80, height - 110
-    step = w / len(bars)
+        return svg(WIDTH, 40, [])
+    return dots([f"{b['variant']}: {b['value']:.3f}" for b in bars], [b["value"] for b in bars],
+                [b["value_ci_low"] for b in bars], [b["value_ci_high"] for b in bars],
+                "held-out loss (nats/token; lower is better)", _heldout_colors(bars))
 
-    def y(v):
-        return top + h * (1 - (v - lo) / max(hi - lo, 1e-9))
 
-    body = [f'<text x="{left}" y="18">Held-out loss (nats/token), mean over seeds, 95% CI</text>',
-            f'<line x1="{left}" y1="{top + h}" x2="{left + w}" y2="{top + h}" stroke="#999"/>',
-            f'<text x="{left - 5}" y="{y(hi):.1f}" text-anchor="end">{hi:.2f}</text>',
-            f'<text x="{left - 5}" y="{top + h}" text-anchor="end">{lo:.2f}</text>']
-    for i, b in enumerate(bars):
-        x = left + i * step + step * 0.2
-        body.append(f'<rect x="{x:.1f}" y="{y(b["value"]):.1f}" width="{step * 0.6:.1f}" '
-                    f'height="{top + h - y(b["value"]):.1f}" fill="{COLORS[i % len(COLORS)]}"/>')
-        cx = x + step * 0.3
-        body.append(f'<line x1="{cx:.1f}" y1="{y(b["value_ci_low"]):.1f}" x2="{cx:.1f}" '
-                    f'y2="{y(b["value_ci_high"]):.1f}" stroke="black" stroke-width="1.5"/>')
-        body.append(f'<text x="{cx:.1f}" y="{top + h + 16}" text-anchor="middle">{b["variant"]}</text>')
-        body.append(f'<text x="{cx:.1f}" y="{top + h + 32}" text-anchor="middle">{b["value"]:.3f}</text>')
-    return _svg(width, height, body)
+def _heldout_colors(bars: list[dict]) -> list[str]:
+    """Blue for the baseline (its difference from itself is exactly 0) and rows without one, else the verdict."""
+    return [COLORS[0] if "ci_low" not in b or b["ci_low"] == b["ci_high"] == 0 else verdict(b["ci_low"], b["ci_high"], "lower")
+            for b in bars]

@@ -25,20 +25,22 @@ from __future__ import annotations
 import json
 import platform
 import random
+import re
 import subprocess
 import time
 from dataclasses import asdict, fields
 from pathlib import Path
 
 import numpy as np
-import yaml
 
 from curate.ablation import data, report
 from curate.ablation.damage import damage, foreign_documents
 from curate.ablation.decontam import decontaminate
 from curate.ablation.evaluate import FILES, TASKS, evaluate, heldout_windows, load_tasks
 from curate.ablation.train import TrainConfig, resolve_device, train
-from curate.core.config import RecipeError, apply_override, expand_env
+from curate.core import registry
+from curate.core.config import RecipeError, YamlFile, expand_env, load_yaml
+from curate.io.writers import DECISION_COLUMNS
 
 DEFAULTS = {
     "seeds": [0, 1, 2],
@@ -56,27 +58,52 @@ DEFAULTS = {
 
 
 def load_config(path: str | Path, overrides: list[str] = ()) -> dict:
-    """The ablation YAML with defaults filled in, `key.sub=value` overrides applied and `${VAR}` expanded."""
-    path = Path(path)
-    if not path.is_file():
-        raise RecipeError(f"ablation config not found: {path}")
-    raw = yaml.safe_load(path.read_text()) or {}
-    for override in overrides:
-        apply_override(raw, override)
-    config = {**DEFAULTS, **raw}
+    """The ablation YAML with defaults filled in, `key.sub=value` overrides applied and `${VAR}` expanded.
+
+    Every `where:` is checked too: a signal column it names must be one some registered stage
+    declares (or a base column of the decision table), so a misspelt one fails here, naming the
+    line and the closest column, and not after an hour of training on an empty selection."""
+    loaded = load_yaml(path, overrides=overrides, what="ablation config")
+    raw = loaded.data
+    defaults = expand_env(DEFAULTS, str(Path(path).resolve().parent))
+    config = {**defaults, **raw}
     for key in ("heldout", "tokenizer", "eval"):
-        config[key] = {**DEFAULTS[key], **(raw.get(key) or {})}
-    config = expand_env(config, str(path.resolve().parent))
+        config[key] = {**defaults[key], **(raw.get(key) or {})}
     unknown = {f.name for f in fields(TrainConfig)}
     bad = set(config["train"]) - unknown
     if bad:
-        raise RecipeError(f"{path}: unknown train setting(s) {sorted(bad)}; valid: {sorted(unknown)}")
+        raise RecipeError(f"{loaded.where('train')}: unknown train setting(s) {sorted(bad)}; valid: {sorted(unknown)}")
     if "baseline" not in config:
         raise RecipeError(f"{path}: no `baseline:` (a run folder or dataset: {{name, input: [...]}})")
     names = [config["baseline"].get("name", "baseline")] + [v.get("name") for v in config.get("variants", [])]
     if None in names or len(set(names)) != len(names):
-        raise RecipeError(f"{path}: every variant needs a unique `name` (got {names})")
+        raise RecipeError(f"{loaded.where('variants')}: every variant needs a unique `name` (got {names})")
+    check_where(config, loaded)
     return config
+
+
+# `<stage>__<signal>`, bare or "quoted"; string literals are blanked first, so 'a__b' is not a column
+SIGNAL_COLUMN = re.compile(r'"([^"]*__[^"]*)"|\b([A-Za-z_][A-Za-z0-9_]*__[A-Za-z0-9_]+)\b')
+SQL_STRING = re.compile(r"'(?:[^']|'')*'")
+
+
+def where_columns(sql: str) -> list[str]:
+    """The signal columns (`<stage>__<signal>`) a `where:` clause names."""
+    return [quoted or bare for quoted, bare in SIGNAL_COLUMN.findall(SQL_STRING.sub("''", sql))]
+
+
+def check_where(config: dict, loaded: YamlFile) -> None:
+    """Each `where:` of the baseline and the variants may only name known signal columns."""
+    known = {**DECISION_COLUMNS, **registry.all_columns()}
+    entries = [(("baseline",), config["baseline"])]
+    entries += [(("variants", i), v) for i, v in enumerate(config.get("variants") or [])]
+    for keys, entry in entries:
+        clause = entry.get("where") if isinstance(entry, dict) else None
+        for column in where_columns(str(clause or "")):
+            if column not in known:
+                raise RecipeError(
+                    f"{loaded.where(*keys, 'where')}: variant {entry.get('name')!r}: `where:` names {column!r}, "
+                    f"which no registered stage records{registry.closest(column, known)}")
 
 
 def build_variants(config: dict, log=print) -> tuple[dict[str, list[str]], list[str], dict]:

@@ -55,6 +55,8 @@ def generate(folder: str, docs: int) -> None:
         keys = rng.integers(0, 1 << 63, hi - lo, dtype=np.uint64)
         with f.open(f"docs/{rank:05d}.parquet", "wb") as out:
             pq.write_table(pa.table({"key": keys, "id": [f"doc-{lo + i}" for i in range(hi - lo)]}), out)
+        with f.open(f"keys/{rank:05d}.bin", "wb") as out:  # the same keys, as the signatures pass writes them
+            out.write(keys.astype("<u8").tobytes())
 
 
 def main() -> None:

@@ -3,14 +3,14 @@
 
 from __future__ import annotations
 
-import os
 import re
 from typing import ClassVar
 
 from datatrove.data import Document
 from numpy.random import default_rng
 
-from curate.core.step import CurateFilter
+from curate.core.step import CurateFilter, Signal
+from curate.resources import wordlists
 
 # Languages in which a bad word may sit inside a longer word (no spaces between words), and words
 # allowed because they are common inside ordinary words there: datatrove's lists (each of these
@@ -19,19 +19,12 @@ NO_BOUNDARY_LANGUAGES = ("ja", "th", "zh")
 ALLOWLIST = {"ja": {"sm", "グロ", "女の子"}, "zh": {"性"}}
 
 
-def default_lists_folder() -> str:
-    base = os.environ.get("CURATE_SHARED_DATA") or os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data")
-    return os.path.join(base, "blocklists", "ldnoobw")
-
-
 def load_words(folder: str, lang: str) -> set[str] | None:
-    """The LDNOOBW list of `lang` in `folder` (one word or phrase per line), less the allowlisted
+    """The LDNOOBW list of `lang` in `folder` (`curate.resources.wordlists`), less the allowlisted
     words; None when the folder has no list for that language."""
-    path = os.path.join(folder, lang)
-    if not os.path.isfile(path):
+    words = wordlists.load_words(folder, lang)
+    if words is None:
         return None
-    with open(path, encoding="utf-8") as f:
-        words = {line.strip() for line in f}
     for allowed in ALLOWLIST.values():
         words -= allowed
     return words
@@ -55,7 +48,7 @@ class C4BadWords(CurateFilter):
 
     name = "⛰ curate C4 bad words"
     namespace: ClassVar[str] = "c4_badwords"
-    signals: ClassVar[dict[str, str]] = {"badword": "string", "language_has_list": "bool"}
+    signals: ClassVar[dict[str, Signal]] = {"badword": Signal("string"), "language_has_list": Signal("bool")}
     datatrove_reasons: ClassVar[dict[str, str]] = {"document_removed_with_badwords": "badwords"}
     transient: ClassVar[tuple[str, ...]] = ("_regex",)
 
@@ -70,7 +63,7 @@ class C4BadWords(CurateFilter):
         emit_dropped: bool = False,
     ):
         super().__init__(mode=mode, emit_dropped=emit_dropped)
-        self.folder = folder or default_lists_folder()
+        self.folder = folder or wordlists.default_folder()
         self.keep_fraction = keep_fraction
         self.fail_on_missing_language = fail_on_missing_language
         self.seed = seed

@@ -14,7 +14,7 @@ from typing import ClassVar
 
 from datatrove.data import Document
 
-from curate.core.step import CurateFilter
+from curate.core.step import CurateFilter, Signal
 from curate.core.textfeatures import NO_SPACE_LANGUAGES, doc_language, split_words
 from curate.core.wordsplit import english
 
@@ -100,11 +100,12 @@ class C4Quality(CurateFilter):
 
     name = "⛰ curate C4 quality"
     namespace: ClassVar[str] = "c4_quality"
-    signals: ClassVar[dict[str, str]] = {
-        "n_lines": "int64",
-        "n_kept_lines": "int64",
-        "n_sentences": "int64",
-        **{f"removed_{rule}": "int64" for rule in C4LinePass().removed},
+    signals: ClassVar[dict[str, Signal]] = {  # the line counts describe; only the sentence count is a document rule
+        "n_lines": Signal("int64"),
+        "n_kept_lines": Signal("int64"),
+        "n_sentences": Signal("int64", keep="higher", threshold="min_num_sentences", reasons=("too_few_sentences",),
+                              off=(-1,)),
+        **{f"removed_{rule}": Signal("int64") for rule in C4LinePass().removed},
     }
     datatrove_reasons: ClassVar[dict[str, str]] = {
         r: r for r in ("lorem_ipsum", "curly_bracket", "too_few_sentences")}

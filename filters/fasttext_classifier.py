@@ -25,7 +25,7 @@ from typing import ClassVar
 from datatrove.data import Document, DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 
-from curate.core.step import CurateFilter, is_dropped
+from curate.core.step import CurateFilter, Pass, PassKind, Signal, is_dropped
 
 
 class FastTextClassifier(CurateFilter):
@@ -39,7 +39,7 @@ class FastTextClassifier(CurateFilter):
     `threshold` applies to `int_score` (FineWeb-Edu keeps int_score >= 3). `top_percent: 10`
     keeps the best-scoring 10% (DCLM kept its top ~10%), with the threshold from a first pass
     (see the module docstring); with neither `threshold` nor `top_percent` it only records.
-    `normalize: true` applies `curate.tools.classifier.normalize` (what train-classifier trained on);
+    `normalize: true` applies `curate.core.text.normalize` (what train-classifier trained on);
     use false for models trained on raw text (newlines then become spaces, as datatrove does).
 
     Reasons: below_threshold.
@@ -48,7 +48,11 @@ class FastTextClassifier(CurateFilter):
 
     name = "🤖 curate fastText classifier"
     namespace: ClassVar[str] = "fasttext_classifier"
-    signals: ClassVar[dict[str, str]] = {"score": "float64", "int_score": "int64", "threshold": "float64"}
+    signals: ClassVar[dict[str, Signal]] = {  # `threshold` with integer_scores applies to int_score; with
+        # top_percent it comes from a first pass and is recorded in the `threshold` column, not a parameter
+        "score": Signal("float64", keep="higher", threshold="threshold", reasons=("below_threshold",)),
+        "int_score": Signal("int64", keep="higher", threshold="threshold", reasons=("below_threshold",)),
+        "threshold": Signal("float64")}
     work_group = "classifier"  # OUT/classifier/<namespace> holds the top_percent passes
 
     def __init__(
@@ -99,7 +103,7 @@ class FastTextClassifier(CurateFilter):
     def score(self, text: str) -> tuple[float, int | None]:
         """(score, int_score): p(label), or FineWeb-Edu's sum(p(l) * l) and its rounded value."""
         if self.normalize:
-            from curate.tools.classifier import normalize
+            from curate.core.text import normalize
 
             text = normalize(text)
         else:
@@ -112,14 +116,15 @@ class FastTextClassifier(CurateFilter):
         value = sum(p * int(label) for label, p in probs.items()) / (sum(probs.values()) or 1.0)
         return value, int(round(max(min(values), min(value, max(values)))))
 
-    def prepasses(self) -> list[tuple[str, list, str]]:
+    def prepasses(self) -> list[Pass]:
         """The passes `top_percent` needs (none otherwise); see the module docstring."""
         if self.top_percent is None:
             return []
         if not self.work_dir:
             raise ValueError(f"{self.namespace}: work_dir is not set (curate's runner sets it)")
-        return [("scores", [ClassifierScores(self)], "input"),
-                ("threshold", [ClassifierThreshold(self.work_dir, self.top_percent, self.sample, self.seed)], "single")]
+        return [Pass("scores", [ClassifierScores(self)], PassKind.INPUT),
+                Pass("threshold", [ClassifierThreshold(self.work_dir, self.top_percent, self.sample, self.seed)],
+                     PassKind.SINGLE)]
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         if self.top_percent is not None:

@@ -9,7 +9,7 @@ from typing import ClassVar
 
 from datatrove.data import Document
 
-from curate.core.step import CurateFilter
+from curate.core.step import CurateFilter, Signal
 from curate.resources.models import load_fasttext, resolve_lid176
 
 UNKNOWN = "und"  # ISO 639-2 "undetermined"
@@ -23,21 +23,25 @@ LINGUA_ONLY_MIN = 0.5
 # lingua's cost grows with the text (~0.2 ms for a 70-character sentence, all 75 languages); the
 # first 1,000 characters settle a close-language call as well as the whole page does
 LINGUA_CHARS = 1000
+# Scores are stored (and thresholded) to 4 decimals: lingua's confidences differ in the last digits
+# from one process to the next (e.g. 0.9088987626202545 / ...543 / ...537 for the same sentence),
+# which made `language_score` differ between identical runs (issue 14).
+SCORE_DECIMALS = 4
 
 
 @dataclass
 class Identified:
     language: str  # the final label, `und` if no label reaches `min_score`
-    score: float  # its probability: fastText's, summed over a close-language group when refined
+    score: float  # its probability: fastText's, summed over a close-language group when refined (4 decimals)
     labels: list[str]  # fastText's top-k labels
-    scores: list[float]
+    scores: list[float]  # their probabilities (4 decimals)
     refined: bool = False  # decided by the second stage
 
 
 class FastTextLang(CurateFilter):
     """Label each document's language with fastText; keep the ones in `languages` above `threshold`.
 
-    Records `language` and `language_score` (as datatrove's LanguageFilter does), the top `top_k`
+    Records `language` and `language_score` (as datatrove's LanguageFilter does; to 4 decimals), the top `top_k`
     fastText labels with their scores, and whether the second stage decided (`refined`). The
     default threshold 0.65 is FineWeb's (datatrove `examples/fineweb.py`); `languages: null`
     keeps every identified language above the threshold. `model` is a path to any fastText LID
@@ -59,8 +63,10 @@ class FastTextLang(CurateFilter):
 
     name = "🌍 curate fastText language"
     namespace: ClassVar[str] = "fasttext_lang"
-    signals: ClassVar[dict[str, str]] = {"top_labels": "list<string>", "top_scores": "list<float64>",
-                                         "refined": "bool"}
+    signals: ClassVar[dict[str, Signal]] = {"top_labels": Signal("list<string>"), "top_scores": Signal("list<float64>"),
+                                            "refined": Signal("bool")}
+    core_signals: ClassVar[dict[str, Signal]] = {  # the decision table's own column
+        "language_score": Signal("float64", keep="higher", threshold="threshold", reasons=("low_score",))}
     transient: ClassVar[tuple[str, ...]] = ("model", "refiner", "labels", "lingua_only")
 
     def __init__(
@@ -92,7 +98,7 @@ class FastTextLang(CurateFilter):
         self.refine = refine
         self.refine_below = refine_below
         self.min_score = min_score
-        self.output_partition = "language" if route else None  # read by the runner's DecisionWriter
+        self.output_partition = "language" if route else None  # CurateStep.output_partition: documents/lang=xx/
 
     @cached_property
     def model(self):
@@ -150,6 +156,8 @@ class FastTextLang(CurateFilter):
         found = Identified(labels[0] if labels else UNKNOWN, scores[0] if scores else 0.0, labels, scores)
         if self.refiner is not None and (found.score < self.refine_below or found.language in GROUP_OF):
             self.refine_with_lingua(text, found)
+        found.score = round(found.score, SCORE_DECIMALS)
+        found.scores = [round(score, SCORE_DECIMALS) for score in found.scores]
         if found.score < self.min_score:
             found.language = UNKNOWN
         return found

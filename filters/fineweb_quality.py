@@ -11,7 +11,7 @@ from typing import ClassVar
 from datatrove.data import Document
 from datatrove.utils.text import TERMINAL_PUNCTUATION
 
-from curate.core.step import CurateFilter
+from curate.core.step import CurateFilter, Signal
 from curate.core.textfeatures import features
 from curate.filters.gopher_repetition import find_duplicates
 
@@ -33,11 +33,11 @@ class FineWebQuality(CurateFilter):
 
     name = "🍷 curate FineWeb quality"
     namespace: ClassVar[str] = "fineweb_quality"
-    signals: ClassVar[dict[str, str]] = {
-        "line_punct_ratio": "float64",
-        "short_line_ratio": "float64",
-        "char_dup_ratio": "float64",
-        "new_line_ratio": "float64",
+    signals: ClassVar[dict[str, Signal]] = {
+        "line_punct_ratio": Signal("float64", keep="higher", threshold="line_punct_thr", reasons=("line_punct_ratio",)),
+        "short_line_ratio": Signal("float64", keep="lower", threshold="short_line_thr", reasons=("short_line_ratio",)),
+        "char_dup_ratio": Signal("float64", keep="lower", threshold="char_duplicates_ratio", reasons=("char_dup_ratio",)),
+        "new_line_ratio": Signal("float64", keep="lower", threshold="new_line_ratio", reasons=("list_ratio",)),
     }
     datatrove_reasons: ClassVar[dict[str, str]] = {
         r: r for r in ("empty", "line_punct_ratio", "short_line_ratio", "char_dup_ratio", "list_ratio")}

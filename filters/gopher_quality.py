@@ -13,7 +13,7 @@ from typing import ClassVar
 from datatrove.data import Document
 from datatrove.utils.text import PUNCTUATION_SET
 
-from curate.core.step import CurateFilter
+from curate.core.step import CurateFilter, Signal
 from curate.core.textfeatures import NO_SPACE_LANGUAGES, doc_language, features
 
 STOP_WORDS = ("the", "be", "to", "of", "and", "that", "have", "with")  # Gopher's list (paper, A.1.1)
@@ -48,16 +48,25 @@ class GopherQuality(CurateFilter):
 
     name = "🥇 curate Gopher quality"
     namespace: ClassVar[str] = "gopher_quality"
-    signals: ClassVar[dict[str, str]] = {
-        "n_words": "int64",
-        "n_non_symbol_words": "int64",
-        "mean_word_length": "float64",
-        "hash_ratio": "float64",
-        "ellipsis_ratio": "float64",
-        "bullet_lines_ratio": "float64",
-        "ellipsis_lines_ratio": "float64",
-        "alpha_words_ratio": "float64",
-        "n_stop_words": "int64",
+    signals: ClassVar[dict[str, Signal]] = {  # a threshold of null or 0 disables its rule (off=(0,))
+        "n_words": Signal("int64"),
+        "n_non_symbol_words": Signal("int64", keep="within", threshold=("min_doc_words", "max_doc_words"),
+                                     reasons=("too_few_words", "too_many_words"), off=(0,)),
+        "mean_word_length": Signal("float64", keep="within", threshold=("min_avg_word_length", "max_avg_word_length"),
+                                   reasons=("short_mean_word_length", "long_mean_word_length"), off=(0,),
+                                   exempt_languages=NO_SPACE_LANGUAGES),
+        "hash_ratio": Signal("float64", keep="lower", threshold="max_symbol_word_ratio",
+                             reasons=("too_many_hashes",), off=(0,)),
+        "ellipsis_ratio": Signal("float64", keep="lower", threshold="max_symbol_word_ratio",
+                                 reasons=("too_many_ellipses",), off=(0,)),
+        "bullet_lines_ratio": Signal("float64", keep="lower", threshold="max_bullet_lines_ratio",
+                                     reasons=("too_many_bullet_lines",), off=(0,)),
+        "ellipsis_lines_ratio": Signal("float64", keep="lower", threshold="max_ellipsis_lines_ratio",
+                                       reasons=("too_many_ellipsis_lines",), off=(0,)),
+        "alpha_words_ratio": Signal("float64", keep="higher", threshold="max_non_alpha_words_ratio",
+                                    reasons=("too_few_alpha_words",), off=(0,)),
+        "n_stop_words": Signal("int64", keep="higher", threshold="min_stop_words", reasons=("too_few_stop_words",),
+                               off=(0,), exempt_languages=NO_SPACE_LANGUAGES),
     }
     datatrove_reasons: ClassVar[dict[str, str]] = {
         "gopher_short_doc": "too_few_words",

@@ -12,8 +12,11 @@ from typing import ClassVar
 
 from datatrove.data import Document
 
-from curate.core.step import CurateFilter
+from curate.core.step import CurateFilter, Signal
 from curate.core.textfeatures import features
+
+TOP_N_GRAMS = ((2, 0.2), (3, 0.18), (4, 0.16))  # (n, max top n-gram character fraction), Table A1
+DUP_N_GRAMS = ((5, 0.15), (6, 0.14), (7, 0.13), (8, 0.12), (9, 0.11), (10, 0.10))  # (n, max duplicate fraction)
 
 
 def find_duplicates(items: list[str]) -> tuple[int, int]:
@@ -47,13 +50,13 @@ class GopherRepetition(CurateFilter):
 
     name = "👯 curate Gopher repetition"
     namespace: ClassVar[str] = "gopher_repetition"
-    signals: ClassVar[dict[str, str]] = {
-        "dup_para_frac": "float64",
-        "dup_para_char_frac": "float64",
-        "dup_line_frac": "float64",
-        "dup_line_char_frac": "float64",
-        **{f"top_{n}_gram_char_frac": "float64" for n in (2, 3, 4)},
-        **{f"dup_{n}_gram_char_frac": "float64" for n in range(5, 11)},
+    signals: ClassVar[dict[str, Signal]] = {  # each keeps values <= its threshold; 0 disables the line/para rules
+        **{name: Signal("float64", keep="lower", threshold=name, reasons=(name,), off=(0,))
+           for name in ("dup_para_frac", "dup_para_char_frac", "dup_line_frac", "dup_line_char_frac")},
+        **{f"top_{n}_gram_char_frac": Signal("float64", keep="lower", threshold=f"top_n_grams[{n}]",
+                                             reasons=(f"top_{n}_gram",), unset=TOP_N_GRAMS) for n in (2, 3, 4)},
+        **{f"dup_{n}_gram_char_frac": Signal("float64", keep="lower", threshold=f"dup_n_grams[{n}]",
+                                             reasons=(f"dup_{n}_gram",), unset=DUP_N_GRAMS) for n in range(5, 11)},
     }
     datatrove_reasons: ClassVar[dict[str, str]] = {
         "empty": "empty", "dup_para_frac": "dup_para_frac", "dup_para_char_frac": "dup_para_char_frac",
@@ -79,9 +82,8 @@ class GopherRepetition(CurateFilter):
         self.dup_para_frac = dup_para_frac
         self.dup_line_char_frac = dup_line_char_frac
         self.dup_para_char_frac = dup_para_char_frac
-        self.top_n_grams = [(int(n), f) for n, f in (top_n_grams or ((2, 0.2), (3, 0.18), (4, 0.16)))]
-        self.dup_n_grams = [(int(n), f) for n, f in (dup_n_grams or (
-            (5, 0.15), (6, 0.14), (7, 0.13), (8, 0.12), (9, 0.11), (10, 0.10)))]
+        self.top_n_grams = [(int(n), f) for n, f in (top_n_grams or TOP_N_GRAMS)]
+        self.dup_n_grams = [(int(n), f) for n, f in (dup_n_grams or DUP_N_GRAMS)]
         self.language = language
 
     def filter(self, doc: Document) -> str | None:

@@ -6,7 +6,7 @@ from typing import ClassVar
 
 from datatrove.data import Document
 
-from curate.core.step import CurateFilter
+from curate.core.step import CurateFilter, Signal
 from curate.core.textfeatures import features
 
 
@@ -22,7 +22,12 @@ class Length(CurateFilter):
 
     name = "📏 curate length"
     namespace: ClassVar[str] = "length"
-    signals: ClassVar[dict[str, str]] = {"n_chars": "int64", "n_words": "int64"}
+    signals: ClassVar[dict[str, Signal]] = {
+        "n_chars": Signal("int64", keep="within", threshold=("min_chars", "max_chars"),
+                          reasons=("too_few_chars", "too_many_chars")),
+        "n_words": Signal("int64", keep="within", threshold=("min_words", "max_words"),
+                          reasons=("too_few_words", "too_many_words")),
+    }
 
     def __init__(
         self,

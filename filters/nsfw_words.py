@@ -7,9 +7,10 @@ from typing import ClassVar
 
 from datatrove.data import Document
 
-from curate.core.step import CurateFilter
+from curate.core.step import CurateFilter, Signal
 from curate.core.textfeatures import doc_language, features
-from curate.filters.c4_badwords import NO_BOUNDARY_LANGUAGES, default_lists_folder, load_words
+from curate.filters.c4_badwords import NO_BOUNDARY_LANGUAGES, load_words
+from curate.resources import wordlists
 
 
 class NsfwWords(CurateFilter):
@@ -32,8 +33,10 @@ class NsfwWords(CurateFilter):
 
     name = "🔞 curate NSFW words"
     namespace: ClassVar[str] = "nsfw_words"
-    signals: ClassVar[dict[str, str]] = {"matches": "int64", "per_1k_words": "float64", "words": "list<string>",
-                                         "list": "string"}
+    signals: ClassVar[dict[str, Signal]] = {
+        "matches": Signal("int64"),
+        "per_1k_words": Signal("float64", keep="lower", threshold="max_per_1k", reasons=("too_many_bad_words",)),
+        "words": Signal("list<string>"), "list": Signal("string")}
     transient: ClassVar[tuple[str, ...]] = ("_regex",)
 
     def __init__(
@@ -46,7 +49,7 @@ class NsfwWords(CurateFilter):
     ):
         super().__init__(mode=mode, emit_dropped=emit_dropped)
         self.language, self.max_per_1k = language, max_per_1k
-        self.folder = folder or default_lists_folder()
+        self.folder = folder or wordlists.default_folder()
         self._regex: dict[str, re.Pattern | None] = {}
 
     def regex(self, lang: str) -> re.Pattern | None:

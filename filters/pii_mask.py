@@ -8,7 +8,7 @@ from typing import ClassVar
 
 from datatrove.data import Document
 
-from curate.core.step import CurateStep
+from curate.core.step import CurateStep, Signal
 
 # datatrove's PIIFormatter email regex (the one FineWeb ran).
 EMAIL = re.compile(
@@ -51,13 +51,15 @@ class PIIMask(CurateStep):
     two ways: IPv6 addresses are masked too, and an IPv4 pattern inside a longer dotted number
     (1.2.3.4.5) or after "v", "version ", "build " or "release " is not an address (datatrove masks it). Phone numbers
     (`phones: true`) need separators (+44 20 7946 0958, (415) 555-0132). A transform: it never
-    drops a document. Signals: n_emails, n_ips (v4 and v6), n_phones.
+    drops a document. Signals: `pii_mask__n_emails`, `pii_mask__n_ips` (v4 and v6),
+    `pii_mask__n_phones` (`pii_mask@2`; `pii_mask@1` recorded them as `pii__*`).
     Example: `- pii_mask: {phones: false}`.
     """
 
     name = "📞 curate PII mask"
-    namespace: ClassVar[str] = "pii"
-    signals: ClassVar[dict[str, str]] = {"n_emails": "int64", "n_ips": "int64", "n_phones": "int64"}
+    namespace: ClassVar[str] = "pii_mask"
+    signals: ClassVar[dict[str, Signal]] = {  # counts; a transform never drops
+        "n_emails": Signal("int64"), "n_ips": Signal("int64"), "n_phones": Signal("int64")}
 
     def __init__(self, emails: bool = True, ips: bool = True, only_public_ips: bool = True, phones: bool = False,
                  emit_dropped: bool = False):
@@ -89,3 +91,16 @@ class PIIMask(CurateStep):
         doc.text, counts = self.mask(doc.text)
         self.record_all(doc, counts)
         return None
+
+
+class PIIMaskV1(PIIMask):
+    """`pii_mask@1`: the same masking, with its signals under the old namespace, `pii__n_emails`.
+
+    A stage's namespace is its registry name (curate/core/registry.py); version 1 of this stage
+    broke that rule, so a keep rule written `pii_mask.n_emails` read nothing. Version 2 fixed the
+    namespace; this version stays so recipes pinned to `pii_mask@1`, and the decision tables they
+    wrote, keep their `pii__*` columns (a rule over them says `pii.n_emails`).
+    Example: `- pii_mask@1: {phones: false}`.
+    """
+
+    namespace: ClassVar[str] = "pii"

@@ -9,7 +9,7 @@ from typing import ClassVar
 
 from datatrove.data import Document
 
-from curate.core.step import CurateFilter
+from curate.core.step import CurateFilter, Signal
 from curate.resources import blocklists
 
 NON_ALNUM = re.compile(r"[^a-z0-9]+")
@@ -59,7 +59,7 @@ class UrlFilter(CurateFilter):
 
     name = "🔗 curate URL filter"
     namespace: ClassVar[str] = "url_filter"
-    signals: ClassVar[dict[str, str]] = {"match": "string"}
+    signals: ClassVar[dict[str, Signal]] = {"match": Signal("string")}
     transient: ClassVar[tuple[str, ...]] = ("lists", "subword_pattern")
 
     def __init__(

@@ -168,3 +168,29 @@ def test_ablation_tells_clean_text_from_planted_damage(shared, tmp_path, monkeyp
                                       "--output", str(out)])
     assert again.exit_code == 0 and "seed 0: held-out loss" not in again.output
     assert pq.read_table(out / "summary.parquet").to_pylist() == summary
+
+
+def test_without_matplotlib_the_plots_are_standalone_svg_of_the_chart_kit(tmp_path):
+    import xml.etree.ElementTree as ET
+
+    from curate.ablation.report import svg_plots
+
+    series = {"base": {0: [(0, 5.0), (100, 4.0)], 1: [(0, 5.1), (100, 4.1)]}, "strict": {0: [(0, 4.9), (100, 3.8)]}}
+    bars = [{"variant": "base", "value": 3.2, "value_ci_low": 3.15, "value_ci_high": 3.24},
+            {"variant": "strict", "value": 3.1, "value_ci_low": 3.06, "value_ci_high": 3.13}]
+    assert svg_plots(tmp_path, series, bars) == ["loss_curves.svg", "heldout_loss.svg"]
+
+    def marks(name):
+        root = ET.parse(tmp_path / name).getroot()
+        assert root.tag == "{http://www.w3.org/2000/svg}svg"
+        return [e for e in root.iter() if e.get("class") in ("line", "bar")]
+
+    assert [m.find("{http://www.w3.org/2000/svg}title").text for m in marks("loss_curves.svg")] == [
+        "base (seed 0)", "base (seed 1)", "strict (seed 0)"]
+    root = ET.parse(tmp_path / "heldout_loss.svg").getroot()
+    held = [float(e.get("cx")) for e in root.iter() if e.get("class") == "dot"]  # points on a zoomed axis, not bars
+    assert len(held) == 2 and held[0] - held[1] > 120  # 3.2 vs 3.1: far apart (from 0: 11 px), the higher to the right
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert svg_plots(empty, {}, []) == ["loss_curves.svg", "heldout_loss.svg"]  # no data: empty plots, not a crash
+    assert all(ET.parse(empty / name).getroot().tag.endswith("svg") for name in ("loss_curves.svg", "heldout_loss.svg"))

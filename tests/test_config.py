@@ -108,3 +108,84 @@ def test_slurm_and_ray_map_onto_datatrove_executors(tmp_path):
     assert executor.tasks == 8 and executor.partition == "cpu" and executor.cpus_per_task == 2
     with pytest.raises(RecipeError, match="needs executor.slurm.time"):
         build_executor(load_recipe(text=GOOD + "executor: {type: slurm, slurm: {partition: cpu}}\n"), [])
+
+
+# ---- the one loader of run, mix and ablate files ---------------------------------------------
+
+def loaders():
+    from curate.ablation.run import load_config
+    from curate.tools.mix import load_mix
+
+    return {"run": load_recipe, "mix": load_mix, "ablate": load_config}
+
+
+@pytest.mark.parametrize("kind", ["run", "mix", "ablate"])
+def test_invalid_yaml_names_the_file_and_line_for_every_command(tmp_path, kind):
+    if kind == "ablate":
+        pytest.importorskip("torch")
+    path = tmp_path / "f.yaml"
+    path.write_text("name: x\noutput: out/x\nbad: [a, b\nseed: 1\n")
+    with pytest.raises(ValueError, match=r"f\.yaml:4: invalid YAML: .*flow sequence") as error:
+        loaders()[kind](path)
+    assert "unicode string" not in str(error.value)
+
+
+def test_a_variable_in_a_flow_list_is_explained(tmp_path):
+    path = tmp_path / "r.yaml"
+    path.write_text("name: x\ninput: [${CRAWL:-data/}]\nstages: [gopher_quality]\n")
+    with pytest.raises(RecipeError, match=r'r\.yaml:2: invalid YAML: .*must be quoted, \["\$\{VAR\}"\]'):
+        load_recipe(path)
+    path.write_text('name: x\ninput: ["${CRAWL:-data/}"]\nstages: [gopher_quality]\n')
+    assert load_recipe(path).inputs == ["data/"]
+
+
+@pytest.mark.parametrize("value, message", [
+    ("${NOPE_NOT_SET}/x", r"r\.yaml:4: environment variable NOPE_NOT_SET is not set"),
+    ("${CRAWL:data}", r"r\.yaml:4: cannot expand '\$\{CRAWL:data\}': write \$\{VAR\} or \$\{VAR:-default\}"),
+    ("${CRAWL", r"r\.yaml:4: cannot expand"),
+])
+def test_a_bad_variable_names_its_line(tmp_path, value, message):
+    path = tmp_path / "r.yaml"
+    path.write_text(f"name: x\ninput:\n  - a\n  - {value}\nstages: [gopher_quality]\n")
+    with pytest.raises(RecipeError, match=message):
+        load_recipe(path)
+
+
+def test_an_override_is_named_where_a_line_would_be():
+    with pytest.raises(RecipeError, match=r"<recipe> \(override stages\.gopher_quality\.min_doc_words=many\): "
+                                          r"gopher_quality\.min_doc_words expects"):
+        load_recipe(text=GOOD, overrides=["stages.gopher_quality.min_doc_words=many"])
+    with pytest.raises(RecipeError, match=r"override 'input=\[a': the value is not valid YAML"):
+        load_recipe(text=GOOD, overrides=["input=[a"])
+
+
+def test_load_yaml_keeps_the_line_of_every_key_and_item(tmp_path):
+    from curate.core.config import load_yaml
+
+    path = tmp_path / "f.yaml"
+    path.write_text("a:\n  b: 1\n  c:\n    - x\n    - {d: 2}\ne: [1, 2]\n")
+    loaded = load_yaml(path, overrides=["e=[3]", "a.f=4"])
+    assert loaded.data == {"a": {"b": 1, "c": ["x", {"d": 2}], "f": 4}, "e": [3]}
+    assert [loaded.where("a", "b"), loaded.where("a", "c", 1, "d"), loaded.where("a", "c", 1, "zz")] == [
+        f"{path}:2", f"{path}:5", f"{path}:5"]
+    assert loaded.where("e", 1) == f"{path} (override e=[3])"  # the file's items under e are gone
+    assert loaded.where("a", "f") == f"{path} (override a.f=4)" and loaded.where("nope") == str(path)
+
+
+def test_mix_and_ablate_errors_name_the_line(tmp_path):
+    from curate.tools.mix import MixError, load_mix
+
+    path = tmp_path / "m.yaml"
+    path.write_text("output: o\non_shortfall: panic\nsources:\n  web: {path: x, share: 1}\n")
+    with pytest.raises(MixError, match=r"m\.yaml:2: on_shortfall must be one of"):
+        load_mix(path)
+    path.write_text("output: o\nsources:\n  web: {path: x}\n")
+    with pytest.raises(MixError, match=r"m\.yaml:3: source 'web': give exactly one of"):
+        load_mix(path)
+    pytest.importorskip("torch")
+    from curate.ablation.run import load_config
+
+    path = tmp_path / "a.yaml"
+    path.write_text("baseline: {input: [x]}\ntrain:\n  tokens: 10\n  layers: 2\n")
+    with pytest.raises(RecipeError, match=r"a\.yaml:2: unknown train setting\(s\) \['layers'\]"):
+        load_config(path)

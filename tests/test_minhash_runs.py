@@ -34,6 +34,30 @@ def test_bucket_edges_join_each_bucket_to_its_first_document():
     assert bucket_edges(block).tolist() == [(10, 11), (10, 12), (14, 15)]
 
 
+def test_bucket_edges_join_each_bucket_to_its_smallest_key_whatever_the_refs():
+    """The representative is chosen by order key, so another split into tasks (other refs for the
+    same documents) gives the same edges; singleton buckets cost no key lookup."""
+    keys = {"a": 7, "b": 3, "c": 9, "d": 1, "e": 5, "f": 5}
+    buckets = [(1, "a"), (1, "b"), (1, "c"), (2, "d"), (3, "e"), (3, "f")]
+    found = []
+    for refs in ({"a": 10, "b": 11, "c": 12, "d": 13, "e": 14, "f": 15},
+                 {"a": 1 << 32, "b": 5, "c": 2, "d": 0, "e": 3, "f": 4}):
+        names = {ref: name for name, ref in refs.items()}
+        looked_up = []
+
+        def key_of(r, names=names, looked_up=looked_up):
+            looked_up.extend(r.tolist())
+            return np.array([keys[names[int(x)]] for x in r], np.uint64)
+
+        block = np.sort(np.array([(h, refs[name]) for h, name in buckets], RECORD), order=["h", "ref"])
+        found.append(sorted((names[a], names[b]) for a, b in bucket_edges(block, key_of).tolist()))
+        assert refs["d"] not in looked_up
+    # b has the smallest key of bucket 1; e and f tie on the key and the smaller ref wins
+    assert found[0][:2] == found[1][:2] == [("b", "a"), ("b", "c")]
+    assert found[0][2] == ("e", "f") and found[1][2] == ("e", "f")
+    assert len(bucket_edges(np.array([(1, 5), (2, 6)], RECORD), lambda r: r)) == 0  # singletons only
+
+
 def test_units_cover_every_band_and_hash_range_exactly_once():
     for world in (1, 3, 14, 20, 40):
         units = [u for rank in range(world) for u in units_of(rank, world, 14)]

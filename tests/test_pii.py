@@ -90,3 +90,19 @@ def test_same_as_datatrove_on_emails_and_public_ipv4():
 
     text = "Write to a.b@c.com from 8.8.8.8, or 1.1.1.1; not 192.168.0.1."
     assert PIIMask().mask(text)[0] == PIIFormatter().format(text)
+
+
+def test_version_2_records_under_its_registry_name_and_version_1_as_before():
+    """pii_mask@2 records `pii_mask__*` (what a rule's `pii_mask.n_emails` reads); pii_mask@1, kept
+    for old recipes, masks the same and still records `pii__*`."""
+    from datatrove.data import Document
+
+    from curate.filters.pii_mask import PIIMaskV1
+
+    text = "Mail john.doe@gmail.com from 8.8.8.8, not from 10.0.0.1."
+    new, old = Document(text=text, id="a"), Document(text=text, id="b")
+    PIIMask().process(new)
+    PIIMaskV1().process(old)
+    assert new.text == old.text != text
+    assert new.metadata["pii_mask__n_emails"] == 1 and new.metadata["pii_mask__n_ips"] == 1
+    assert {k.replace("pii_mask__", "pii__"): v for k, v in new.metadata.items()} == old.metadata

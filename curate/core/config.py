@@ -1,10 +1,12 @@
 """Recipes: YAML files that name stages and their parameters, checked before any work starts.
 
 A recipe is validated against the constructor of every stage it names: an unknown stage, an
-unknown or missing parameter, or a value of the wrong type fails with the recipe's file and line.
-`${VAR}` and `${VAR:-default}` in strings expand from the environment; `${RECIPE_DIR}` is the
-folder of the recipe file. Command-line overrides are `key.sub=value` (`executor.tasks=4`,
-`stages.gopher_quality.min_doc_words=100`), parsed as YAML values.
+unknown or missing parameter, or a value of the wrong type fails with the recipe's file and line,
+and so does a keep rule that reads a signal no stage before it records (`ReadsSignals`).
+`load_yaml` is the one loader of `curate run`, `curate mix` and `curate ablate` files: `${VAR}`
+and `${VAR:-default}` in strings expand from the environment, `${RECIPE_DIR}` is the folder of
+the file, command-line overrides are `key.sub=value` (`executor.tasks=4`,
+`stages.gopher_quality.min_doc_words=100`, parsed as YAML values), and every key keeps its line.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ class RecipeError(ValueError):
 class StageConfig:
     name: str
     params: dict = field(default_factory=dict)
-    line: int | None = None
+    line: int | str | None = None  # in the recipe file; "override K=V" for one set on the command line
     param_lines: dict = field(default_factory=dict)
 
 
@@ -63,8 +65,8 @@ class Recipe:
     executor: ExecutorConfig = field(default_factory=ExecutorConfig)
     stages: list[StageConfig] = field(default_factory=list)
 
-    def where(self, line: int | None) -> str:
-        return f"{self.path or '<recipe>'}:{line}" if line else (self.path or "<recipe>")
+    def where(self, line: int | str | None) -> str:
+        return located(self.path or "<recipe>", line)
 
     def to_dict(self) -> dict:
         return {
@@ -77,33 +79,152 @@ class Recipe:
         }
 
 
-def expand_env(value, recipe_dir: str):
-    """Expand `${VAR}`/`${VAR:-default}` in every string of `value`."""
-    if isinstance(value, str):
-        def substitute(match: re.Match) -> str:
-            name, default = match.group(1), match.group(2)
-            if name == "RECIPE_DIR":
-                return recipe_dir
-            if name in os.environ:
-                return os.environ[name]
-            if default is not None:
-                return default
-            raise RecipeError(f"environment variable {name} is not set (used as ${{{name}}})")
+@dataclass
+class YamlFile:
+    """A loaded YAML mapping and the line of every key and list item in it, for error messages.
 
-        return ENV_VAR.sub(substitute, value)
+    `lines` maps a key path (`("stages", 1, "gopher_quality", "min_doc_words")`: mapping keys and
+    list indexes) to its 1-based line, or to `"override KEY=VALUE"` for what the command line set.
+    """
+
+    data: dict
+    source: str  # the file as given, or "<recipe>" for text
+    lines: dict = field(default_factory=dict)
+
+    def line(self, *keys) -> int | str | None:
+        """The line of `keys`, or of the deepest of its parents that has one."""
+        for n in range(len(keys), 0, -1):
+            if (found := self.lines.get(tuple(keys[:n]))) is not None:
+                return found
+        return None
+
+    def where(self, *keys) -> str:
+        """`file:line` of `keys` (`file (override k=v)` for an override; `file` if unknown)."""
+        return located(self.source, self.line(*keys))
+
+
+def located(source: str, line: int | str | None) -> str:
+    if line is None:
+        return source
+    return f"{source}:{line}" if isinstance(line, int) else f"{source} ({line})"
+
+
+def load_yaml(path: str | os.PathLike | None = None, text: str | None = None, overrides: typing.Sequence[str] = (),
+              what: str = "recipe") -> YamlFile:
+    """Read a YAML mapping, apply `key.sub=value` overrides and expand `${VAR}`, keeping every line.
+
+    The one loader of `curate run` recipes, `curate mix` files and `curate ablate` configs; each
+    checks its own keys on the result and names problems with `YamlFile.where`. `what` names the
+    kind of file in messages. `${RECIPE_DIR}` is the file's folder (the working directory for text).
+    """
+    source = str(path) if path is not None else "<recipe>"
+    if text is None:
+        if path is None:
+            raise RecipeError(f"load_yaml needs the path or the text of a {what}")
+        try:
+            text = Path(path).read_text()
+        except FileNotFoundError:
+            raise RecipeError(f"{what} not found: {path}") from None
+        except OSError as error:
+            raise RecipeError(f"cannot read {what} {path}: {error.strerror}") from None
+    node, data = _parse(text, source)
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise RecipeError(f"{source}: a {what} is a YAML mapping of keys, got {type(data).__name__}")
+    loaded = YamlFile(data, source, _lines(node) if node is not None else {})
+    for override in overrides:
+        keys = apply_override(data, override)
+        loaded.lines = {k: v for k, v in loaded.lines.items() if k[:len(keys)] != keys}
+        loaded.lines[keys] = f"override {override}"
+    recipe_dir = str(Path(path).resolve().parent) if path is not None else os.getcwd()
+    loaded.data = expand_env(data, recipe_dir, loaded)
+    return loaded
+
+
+def _parse(text: str, source: str):
+    """The node tree (for lines) and the data, from one parse; errors name `source:line`."""
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        return node, (loader.construct_document(node) if node is not None else None)
+    except yaml.MarkedYAMLError as error:
+        raise RecipeError(_yaml_error(error, text, source)) from None
+    except yaml.YAMLError as error:
+        raise RecipeError(f"{source}: invalid YAML: {error}") from None
+    finally:
+        loader.dispose()
+
+
+def _yaml_error(error: yaml.MarkedYAMLError, text: str, source: str) -> str:
+    mark = error.problem_mark or error.context_mark
+    problem = "; ".join(p for p in (error.context, error.problem) if p)
+    if mark is None:
+        return f"{source}: invalid YAML: {problem}"
+    lines = text.splitlines()
+    line = lines[mark.line] if mark.line < len(lines) else ""
+    hint = ""
+    if "${" in line:  # `[${VAR}]`: in a flow collection `{` is YAML syntax, not part of the string
+        hint = ('; a ${VAR} inside [...] or {...} must be quoted, ["${VAR}"], or written as a block list '
+                "item on its own line (- ${VAR})")
+    return f"{source}:{mark.line + 1}: invalid YAML: {problem}{hint}\n    {line.strip()}"
+
+
+def _lines(node, keys: tuple = (), out: dict | None = None) -> dict:
+    """1-based line of every mapping key and list item under `node`, by key path."""
+    out = {} if out is None else out
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            path = (*keys, key.value)
+            out[path] = key.start_mark.line + 1
+            _lines(value, path, out)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            out[(*keys, i)] = item.start_mark.line + 1
+            _lines(item, (*keys, i), out)
+    return out
+
+
+def expand_env(value, recipe_dir: str, loaded: YamlFile | None = None, keys: tuple = ()):
+    """Expand `${VAR}`/`${VAR:-default}`/`${RECIPE_DIR}` in every string of `value`.
+
+    An unset variable without a default, or a `${` that is not one of these forms, is an error
+    naming the line (from `loaded`, the file `value` came from)."""
+    if isinstance(value, str):
+        return _expand_string(value, recipe_dir, loaded.where(*keys) if loaded else "<recipe>")
     if isinstance(value, list):
-        return [expand_env(v, recipe_dir) for v in value]
+        return [expand_env(v, recipe_dir, loaded, (*keys, i)) for i, v in enumerate(value)]
     if isinstance(value, dict):
-        return {k: expand_env(v, recipe_dir) for k, v in value.items()}
+        return {k: expand_env(v, recipe_dir, loaded, (*keys, k)) for k, v in value.items()}
     return value
 
 
-def apply_override(data: dict, override: str) -> None:
-    """Apply one `key.sub=value` override to the raw recipe mapping."""
+def _expand_string(value: str, recipe_dir: str, where: str) -> str:
+    def substitute(match: re.Match) -> str:
+        name, default = match.group(1), match.group(2)
+        if name == "RECIPE_DIR":
+            return recipe_dir
+        if name in os.environ:
+            return os.environ[name]
+        if default is not None:
+            return default
+        raise RecipeError(f"{where}: environment variable {name} is not set (used as ${{{name}}})")
+
+    expanded, rest = ENV_VAR.sub(substitute, value), ENV_VAR.sub("", value)
+    if "${" in rest:
+        raise RecipeError(f"{where}: cannot expand {value!r}: write ${{VAR}} or ${{VAR:-default}}")
+    return expanded
+
+
+def apply_override(data: dict, override: str) -> tuple:
+    """Apply one `key.sub=value` override to the raw mapping; return the key path it set."""
     key, sep, raw = override.partition("=")
     if not sep or not key:
         raise RecipeError(f"override {override!r} is not of the form key.sub=value")
-    value = yaml.safe_load(raw) if raw else None
+    try:
+        value = yaml.safe_load(raw) if raw else None
+    except yaml.YAMLError as error:
+        raise RecipeError(f"override {override!r}: the value is not valid YAML: {error}") from None
     parts = key.split(".")
     if parts[0] == "stages" and len(parts) >= 2:
         entries = data.setdefault("stages", [])
@@ -115,9 +236,10 @@ def apply_override(data: dict, override: str) -> None:
                 params = dict(params or {})
                 _set_path(params, parts[2:], value)
                 entries[i] = {name: params}
-                return
+                return ("stages", i, name, *parts[2:])
         raise RecipeError(f"override {override!r}: the recipe has no stage {parts[1]!r}")
     _set_path(data, parts, value)
+    return tuple(parts)
 
 
 def _set_path(target: dict, parts: list[str], value) -> None:
@@ -137,51 +259,14 @@ def _stage_entry(entry) -> tuple[str, dict | None]:
     raise RecipeError(f"a stage must be a name or a one-key mapping {{name: {{params}}}}, got {entry!r}")
 
 
-def _stage_lines(node) -> list[tuple[int, dict]]:
-    """Line numbers (1-based) of each stage entry and of each of its parameters."""
-    if not isinstance(node, yaml.MappingNode):
-        return []
-    for key, value in node.value:
-        if key.value == "stages" and isinstance(value, yaml.SequenceNode):
-            out = []
-            for item in value.value:
-                params = {}
-                if isinstance(item, yaml.MappingNode) and item.value:
-                    inner = item.value[0][1]
-                    if isinstance(inner, yaml.MappingNode):
-                        params = {k.value: k.start_mark.line + 1 for k, _ in inner.value}
-                out.append((item.start_mark.line + 1, params))
-            return out
-    return []
-
-
 def load_recipe(path: str | os.PathLike | None = None, text: str | None = None,
                 overrides: typing.Sequence[str] = ()) -> Recipe:
     """Parse, override and validate a recipe (from `path`, or from `text`)."""
-    if text is None:
-        if path is None:
-            raise RecipeError("load_recipe needs a path or text")
-        try:
-            text = Path(path).read_text()
-        except FileNotFoundError:
-            raise RecipeError(f"recipe not found: {path}") from None
-    shown = str(path) if path else "<recipe>"
-    try:
-        node = yaml.compose(text)
-        data = yaml.safe_load(text) or {}
-    except yaml.YAMLError as error:
-        raise RecipeError(f"{shown}: invalid YAML: {error}") from None
-    if not isinstance(data, dict):
-        raise RecipeError(f"{shown}: a recipe is a mapping with `stages:`, got {type(data).__name__}")
-    lines = _stage_lines(node)
-    for override in overrides:
-        apply_override(data, override)
-    recipe_dir = str(Path(path).resolve().parent) if path else os.getcwd()
-    data = expand_env(data, recipe_dir)
-    return _build(data, shown, lines)
+    return _build(load_yaml(path, text, overrides, what="recipe"))
 
 
-def _build(data: dict, shown: str, lines: list) -> Recipe:
+def _build(loaded: YamlFile) -> Recipe:
+    data, shown = loaded.data, loaded.source
     unknown = set(data) - TOP_LEVEL
     if unknown:
         raise RecipeError(f"{shown}: unknown top-level key(s) {sorted(unknown)}; valid keys: {sorted(TOP_LEVEL)}")
@@ -189,23 +274,24 @@ def _build(data: dict, shown: str, lines: list) -> Recipe:
     recipe = Recipe(name=name, path=shown)
     recipe.mode = data.get("mode", "filter")
     if recipe.mode not in MODES:
-        raise RecipeError(f"{shown}: mode must be one of {MODES}, got {recipe.mode!r}")
+        raise RecipeError(f"{loaded.where('mode')}: mode must be one of {MODES}, got {recipe.mode!r}")
     inputs = data.get("input") or []
     recipe.inputs = [str(p) for p in (inputs if isinstance(inputs, list) else [inputs])]
     recipe.output = data.get("output") or f"out/{name}"
-    recipe.executor = _executor(data.get("executor") or {}, shown)
+    recipe.executor = _executor(data.get("executor") or {}, loaded.where("executor"))
     entries = data.get("stages") or []
     if not isinstance(entries, list) or not entries:
-        raise RecipeError(f"{shown}: `stages:` must be a non-empty list")
+        raise RecipeError(f"{loaded.where('stages')}: `stages:` must be a non-empty list")
     seen = set()
     for i, entry in enumerate(entries):
-        line, param_lines = lines[i] if i < len(lines) else (None, {})
+        line = loaded.line("stages", i)
         try:
             stage_name, params = _stage_entry(entry)
         except RecipeError as error:
             raise RecipeError(f"{recipe.where(line)}: {error}") from None
         if params is not None and not isinstance(params, dict):
             raise RecipeError(f"{recipe.where(line)}: parameters of {stage_name!r} must be a mapping, got {params!r}")
+        param_lines = {param: loaded.line("stages", i, stage_name, param) for param in params or {}}
         stage = StageConfig(stage_name, dict(params or {}), line, param_lines)
         spec = _validate_stage(stage, recipe)
         if spec.name in seen:
@@ -213,7 +299,36 @@ def _build(data: dict, shown: str, lines: list) -> Recipe:
                               "signals under its own name, so a pipeline may use it once")
         seen.add(spec.name)
         recipe.stages.append(stage)
+    check_signals(recipe)
     return recipe
+
+
+class ReadsSignals:
+    """A stage whose parameters name recorded signals (`expression`'s keep rule).
+
+    The recipe loader hands it the signal columns of the readers and of every stage before it, so
+    a misspelt signal, or one of a stage that comes later or not at all, fails at load naming the
+    line, instead of reading as missing on every document (and, in a keep rule, dropping them all).
+    """
+
+    @classmethod
+    def unknown_signals(cls, params: dict, known: dict[str, str]) -> list[tuple[str, str]]:
+        """(parameter, message) for every signal `params` name that is not a column of `known`
+        (column -> Arrow type); the message names the closest known one."""
+        return []
+
+
+def check_signals(recipe: Recipe) -> None:
+    """Check every `ReadsSignals` stage against the columns declared before it in `recipe`."""
+    known = registry.reader_columns()
+    for stage in recipe.stages:
+        spec = registry.get(stage.name)
+        cls = spec.load()
+        if issubclass(cls, ReadsSignals):
+            for param, message in cls.unknown_signals(stage.params, dict(known)):
+                where = recipe.where(stage.param_lines.get(param) or stage.line)
+                raise RecipeError(f"{where}: {spec.name}.{param}: {message}")
+        known.update(spec.columns())
 
 
 def _executor(raw: dict, shown: str) -> ExecutorConfig:

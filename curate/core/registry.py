@@ -4,6 +4,14 @@ The table below is the registry: explicit, so nothing depends on which modules h
 imported (dolma's decorator registration breaks exactly there), and lazy, so listing the stages
 does not import fastText or trafilatura. A name may carry a version (`gopher_quality@1`); without
 one it means the latest version, and the resolved config always records the pinned form.
+
+A stage records its signals as `<namespace>__<signal>` and names its drop reasons
+`<namespace>:<why>`; the namespace is the stage's registry name, so a keep rule's `pii_mask.n_emails`
+reads what `pii_mask` recorded. The exceptions are declared here: `read`, the one namespace of the
+readers, and `extract`, shared by the three extractors (a pipeline has one; the decision table,
+`curate stats` and the report read `extract__*` whichever it is). A stage whose namespace changes
+gets a new version, and the old one stays registered so its recipes and columns still load:
+`pii_mask@1` recorded `pii__n_emails`, `pii_mask@2` records `pii_mask__n_emails`.
 """
 
 from __future__ import annotations
@@ -20,6 +28,11 @@ class StageSpec:
     version: int
     target: str  # "module:Class"
     kind: str  # reader | extract | filter | transform | writer
+    namespace: str = ""  # of its signals and reasons; "" means its name (the rule; exceptions above)
+
+    def __post_init__(self):
+        if not self.namespace:
+            object.__setattr__(self, "namespace", self.name)
 
     @property
     def versioned(self) -> str:
@@ -33,13 +46,22 @@ class StageSpec:
         doc = inspect.getdoc(self.load()) or ""
         return doc.splitlines()[0] if doc else ""
 
+    def columns(self) -> dict[str, str]:
+        """The decision-table columns this stage declares (`<namespace>__<signal>` -> Arrow type)."""
+        from curate.core.step import DeclaresSignals, signal_key  # datatrove: only when asked
+
+        cls = self.load()
+        if not issubclass(cls, DeclaresSignals):  # the writer
+            return {}
+        return {signal_key(cls.namespace, signal): kind for signal, kind in cls.all_signals().items()}
+
 
 STAGES: list[StageSpec] = [
-    StageSpec("warc_reader", 1, "curate.io.readers:WarcReader", "reader"),
-    StageSpec("jsonl_reader", 1, "curate.io.readers:JsonlReader", "reader"),
-    StageSpec("parquet_reader", 1, "curate.io.readers:ParquetReader", "reader"),
-    StageSpec("trafilatura_extract", 1, "curate.filters.trafilatura_extract:TrafilaturaExtract", "extract"),
-    StageSpec("resiliparse_extract", 1, "curate.filters.resiliparse_extract:ResiliparseExtract", "extract"),
+    StageSpec("warc_reader", 1, "curate.io.readers:WarcReader", "reader", "read"),
+    StageSpec("jsonl_reader", 1, "curate.io.readers:JsonlReader", "reader", "read"),
+    StageSpec("parquet_reader", 1, "curate.io.readers:ParquetReader", "reader", "read"),
+    StageSpec("trafilatura_extract", 1, "curate.filters.trafilatura_extract:TrafilaturaExtract", "extract", "extract"),
+    StageSpec("resiliparse_extract", 1, "curate.filters.resiliparse_extract:ResiliparseExtract", "extract", "extract"),
     StageSpec("extract", 1, "curate.filters.combined_extract:CombinedExtract", "extract"),
     StageSpec("url_filter", 1, "curate.filters.url_filter:UrlFilter", "filter"),
     StageSpec("fasttext_lang", 1, "curate.filters.fasttext_lang:FastTextLang", "filter"),
@@ -53,7 +75,8 @@ STAGES: list[StageSpec] = [
     StageSpec("fasttext_classifier", 1, "curate.filters.fasttext_classifier:FastTextClassifier", "filter"),
     StageSpec("nsfw_words", 1, "curate.filters.nsfw_words:NsfwWords", "filter"),
     StageSpec("c4_lines", 1, "curate.filters.c4_lines:C4Lines", "transform"),
-    StageSpec("pii_mask", 1, "curate.filters.pii_mask:PIIMask", "transform"),
+    StageSpec("pii_mask", 1, "curate.filters.pii_mask:PIIMaskV1", "transform", "pii"),  # old recipes: pii__*
+    StageSpec("pii_mask", 2, "curate.filters.pii_mask:PIIMask", "transform"),
     StageSpec("exact_dedup", 1, "curate.filters.exact_dedup:ExactDedup", "filter"),
     StageSpec("minhash", 1, "curate.filters.minhash.filter:MinhashDedup", "filter"),
     StageSpec("decontaminate", 1, "curate.filters.decontaminate.filter:Decontaminate", "filter"),
@@ -85,3 +108,19 @@ def get(name: str) -> StageSpec:
             return spec
     versions = ", ".join(spec.versioned for spec in candidates)
     raise UnknownStage(f"unknown version {name!r}; available: {versions}")
+
+
+def reader_columns() -> dict[str, str]:
+    """Every column a reader may record (`read__*`): what a recipe has before its first stage."""
+    return {column: kind for spec in STAGES if spec.kind == "reader" for column, kind in spec.columns().items()}
+
+
+def all_columns() -> dict[str, str]:
+    """Every signal column any registered stage, at any version, declares (old runs' columns too)."""
+    return {column: kind for spec in STAGES for column, kind in spec.columns().items()}
+
+
+def closest(name: str, candidates) -> str:
+    """` (did you mean 'x'?)` for the candidate closest to `name` (difflib), or `""` if none is close."""
+    found = difflib.get_close_matches(name, sorted(set(candidates)), n=1, cutoff=0.6)
+    return f" (did you mean {found[0]!r}?)" if found else ""

@@ -6,8 +6,8 @@ module is that recipe as one function, `train()`:
 
 1. read positive and negative documents (JSONL, Parquet, plain text; files or folders), optionally
    cut into pieces of about `chunk_words` words, so both classes have document-like lengths;
-2. normalise them (`normalize`: NFKC, lowercased, punctuation split off, one line), the same
-   function the `fasttext_classifier` stage applies before scoring;
+2. normalise them (`normalize`, from `curate.core.text`: NFKC, lowercased, punctuation split off,
+   one line), the same function the `fasttext_classifier` stage applies before scoring;
 3. balance the classes (the larger is down-sampled, seeded) and hold out a seeded, stratified
    fraction;
 4. train fastText supervised (`wordNgrams=2`, `thread=1`, so the model is a function of the data
@@ -21,7 +21,6 @@ Example: `train(["books/"], ["crawl.parquet"], "out/quality.bin", chunk_words=30
 
 from __future__ import annotations
 
-import gzip
 import json
 import os
 import random
@@ -30,25 +29,13 @@ import subprocess
 import sys
 import tempfile
 import time
-import unicodedata
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-TEXT_SUFFIXES = (".txt",)
-JSONL_SUFFIXES = (".jsonl", ".jsonl.gz", ".json.gz", ".ndjson")
-PARQUET_SUFFIXES = (".parquet",)
-_PUNCT = re.compile(r"([^\w\s])")
-_SPACES = re.compile(r"\s+")
+from curate.core.text import normalize
+from curate.io import documents
 
-
-def normalize(text: str) -> str:
-    """fastText input: NFKC, lowercased, every punctuation mark a token of its own, one line.
-
-    This is the fastText supervised tutorial's preprocessing (which DCLM's lowercased,
-    normalised training text follows); splitting punctuation off makes "end." and "end" one word.
-    """
-    text = unicodedata.normalize("NFKC", text).lower()
-    return _SPACES.sub(" ", _PUNCT.sub(r" \1 ", text)).strip()
+INPUT_FORMATS = ("jsonl", "parquet", "text")  # curate.io.documents: JSONL (any compression), Parquet, .txt/.md
 
 
 def chunks(text: str, words: int) -> list[str]:
@@ -88,52 +75,28 @@ class InputStats:
 
 def input_files(path: str) -> list[Path]:
     """`path` itself, or every JSONL/Parquet/text file under the folder `path`, sorted."""
-    p = Path(path)
-    if p.is_file():
-        return [p]
-    if not p.is_dir():
+    if not Path(path).exists():
         raise FileNotFoundError(f"classifier input not found: {path}")
-    suffixes = TEXT_SUFFIXES + JSONL_SUFFIXES + PARQUET_SUFFIXES
-    files = sorted(f for f in p.rglob("*") if f.is_file() and f.name.lower().endswith(suffixes))
+    files = documents.files_of(path, INPUT_FORMATS)
     if not files:
-        raise FileNotFoundError(f"{path}: no .jsonl, .parquet or .txt files in this folder")
+        raise FileNotFoundError(f"{path}: no {', '.join(documents.suffixes(INPUT_FORMATS))} files in this folder")
     return files
 
 
 def read_texts(path: Path, stats: InputStats) -> list[str]:
     """The texts of one file: the `text` field of JSONL records or Parquet rows, or a whole text
     file. A corrupt JSONL line or a record without text is skipped and counted in `stats`."""
-    name = path.name.lower()
-    if name.endswith(PARQUET_SUFFIXES):
-        import pyarrow.parquet as pq
-
-        try:
-            column = pq.read_table(path, columns=["text"]).column("text").to_pylist()
-        except Exception as error:  # a broken file or no `text` column
-            raise ValueError(f"{path}: cannot read a `text` column from this Parquet file: {error}") from None
-        texts = [t for t in column if isinstance(t, str) and t.strip()]
-        stats.skipped += len(column) - len(texts)
-        return texts
-    if name.endswith(JSONL_SUFFIXES):
-        opener = gzip.open if name.endswith(".gz") else open
-        texts = []
-        with opener(path, "rt", encoding="utf-8", errors="replace") as f:
-            for line in f:
-                if not line.strip():
-                    continue
-                try:
-                    text = json.loads(line).get("text")
-                except (ValueError, AttributeError):
-                    text = None
-                if isinstance(text, str) and text.strip():
-                    texts.append(text)
-                else:
-                    stats.skipped += 1
-        return texts
-    if name.endswith(TEXT_SUFFIXES):
-        text = path.read_text(encoding="utf-8", errors="replace")
-        return [text] if text.strip() else []
-    raise ValueError(f"{path}: unknown input format; expected .jsonl(.gz), .parquet or .txt")
+    if documents.format_of(path) not in INPUT_FORMATS:
+        raise ValueError(f"{path}: unknown input format; expected {', '.join(documents.suffixes(INPUT_FORMATS))}")
+    corrupt, texts = documents.ReadCounts(), []
+    for record in documents.iter_records(path, columns=["text"], counts=corrupt):
+        text = record.get("text")
+        if isinstance(text, str) and text.strip():
+            texts.append(text)
+        else:
+            stats.skipped += 1
+    stats.skipped += corrupt.bad
+    return texts
 
 
 def load_documents(paths: list[str], chunk_words: int | None) -> tuple[list[str], list[InputStats]]:
@@ -342,7 +305,7 @@ def write_card(result: TrainResult) -> None:
     import fasttext
 
     data = {**asdict(result), "fasttext_version": getattr(fasttext, "__version__", None),
-            "normalization": "curate.tools.classifier.normalize (NFKC, lowercase, punctuation split off, one line)"}
+            "normalization": "curate.core.text.normalize (NFKC, lowercase, punctuation split off, one line)"}
     Path(result.card_json).write_text(json.dumps(data, indent=1) + "\n")
     m, c, p = result.metrics, result.counts, result.params
     lines = [f"# Model card: {Path(result.model).name}", "",
@@ -364,6 +327,6 @@ def write_card(result: TrainResult) -> None:
     else:
         lines.append("none (holdout 0)")
     lines += ["", "## Parameters", "", "```json", json.dumps(p, indent=1), "```", "",
-              "Text is normalised with `curate.tools.classifier.normalize` before training; the "
+              "Text is normalised with `curate.core.text.normalize` before training; the "
               "`fasttext_classifier` stage applies the same function before scoring (`normalize: true`).", ""]
     Path(result.card_md).write_text("\n".join(lines))

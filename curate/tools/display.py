@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import shlex
 import sys
 
 import click
+
+from curate.core.sql import literal
 
 
 def table(headers: list[str], rows: list[tuple]) -> str:
@@ -82,8 +85,8 @@ def render_summary(result) -> str:
         f"  logs            {out}/logs/",
         "",
         "Ask the decision table (DuckDB SQL):",
-        f"  curate stats {out} \"SELECT stage, reason, count(*) AS n FROM decisions GROUP BY ALL ORDER BY n DESC\"",
+        f"  curate stats {shlex.quote(str(out))} \"SELECT stage, reason, count(*) AS n FROM decisions GROUP BY ALL ORDER BY n DESC\"",
         "  or, in any DuckDB:",
-        f"  SELECT stage, reason, count(*) AS n FROM '{out}/decisions/*.parquet' GROUP BY ALL ORDER BY n DESC;",
+        f"  SELECT stage, reason, count(*) AS n FROM {literal(f'{out}/decisions/*.parquet')} GROUP BY ALL ORDER BY n DESC;",
     ]
     return "\n".join(lines)

@@ -45,9 +45,8 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
-import yaml
 
-from curate.core.config import RecipeError, apply_override, expand_env
+from curate.core.config import RecipeError, load_yaml
 from curate.io.writers import ROW_GROUP
 from curate.tools.mix_sources import DEFAULT_MAX_EPOCHS, MixError, Source, SourceConfig, read_source
 from curate.tools.tokenizer import count_tokens, load_tokenizer, save, train_tokenizer
@@ -95,34 +94,26 @@ class SourceReport:
 def load_mix(path: str | os.PathLike, overrides=()) -> MixConfig:
     """Parse a mix file, apply `key.sub=value` overrides, expand `${VAR}` and check every key."""
     try:
-        data = yaml.safe_load(Path(path).read_text()) or {}
-    except FileNotFoundError:
-        raise MixError(f"mix file not found: {path}") from None
-    except yaml.YAMLError as error:
-        raise MixError(f"{path}: invalid YAML: {error}") from None
-    if not isinstance(data, dict):
-        raise MixError(f"{path}: a mix file is a mapping with `sources:`")
-    try:
-        for override in overrides:
-            apply_override(data, override)
-        data = expand_env(data, str(Path(path).resolve().parent))
+        loaded = load_yaml(path, overrides=overrides, what="mix file")
     except RecipeError as error:
-        raise MixError(f"{path}: {error}") from None
+        raise MixError(str(error)) from None
+    data = loaded.data
     if unknown := set(data) - TOP_LEVEL:
         raise MixError(f"{path}: unknown key(s) {sorted(unknown)}; valid: {sorted(TOP_LEVEL)}")
     raw_sources = data.pop("sources", None)
     if not isinstance(raw_sources, dict) or not raw_sources:
-        raise MixError(f"{path}: `sources:` must map source names to {{path: ..., share: ...}}")
+        raise MixError(f"{loaded.where('sources')}: `sources:` must map source names to {{path: ..., share: ...}}")
     default_epochs = float(data.pop("max_epochs", DEFAULT_MAX_EPOCHS))
-    sources = [_source(name, spec, default_epochs, path) for name, spec in raw_sources.items()]
+    sources = [_source(name, spec, default_epochs, loaded.where("sources", name)) for name, spec in raw_sources.items()]
     config = MixConfig(sources=sources, **data)
     if config.on_shortfall not in SHORTFALL:
-        raise MixError(f"{path}: on_shortfall must be one of {SHORTFALL}, got {config.on_shortfall!r}")
+        raise MixError(f"{loaded.where('on_shortfall')}: on_shortfall must be one of {SHORTFALL}, "
+                       f"got {config.on_shortfall!r}")
     return config
 
 
-def _source(name: str, spec, default_epochs: float, path) -> SourceConfig:
-    where = f"{path}: source {name!r}"
+def _source(name: str, spec, default_epochs: float, where: str) -> SourceConfig:
+    where = f"{where}: source {name!r}"
     if not isinstance(spec, dict):
         raise MixError(f"{where}: expected a mapping {{path: ..., share: ...}}")
     if unknown := set(spec) - SOURCE_KEYS:

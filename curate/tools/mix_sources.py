@@ -1,9 +1,10 @@
 """The sources of a mix: which files a path names, and their documents read into memory (Arrow).
 
 A path is a curate run folder (its `documents/` Parquet), a folder (every Parquet/JSONL file
-under it), a glob, or a file. JSONL may be gzip- or zstd-compressed; a line that is not a JSON
-object is skipped and counted (the first is named as FILE:LINE), and so is a document without
-text. Parquet that cannot be read fails naming the file.
+under it, by the suffix table of `curate.io.documents`), a glob, or a file (read as JSONL unless
+its name says Parquet). JSONL may be gzip- or zstd-compressed; a line that is not a JSON object
+is skipped and counted (the first is named as FILE:LINE), and so is a document without text.
+Parquet that cannot be read fails naming the file.
 """
 
 from __future__ import annotations
@@ -14,10 +15,11 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
+
+from curate.io import documents
 
 DEFAULT_MAX_EPOCHS = 4.0
-SUFFIXES = (".parquet", ".jsonl", ".jsonl.gz", ".jsonl.zst", ".json.gz", ".json")
+SUFFIXES = documents.suffixes(documents.DOCUMENTS)
 
 
 class MixError(ValueError):
@@ -54,9 +56,9 @@ def source_files(spec: str) -> list[str]:
     if (path / "documents").is_dir() and (path / "config.resolved.yaml").is_file():
         path = path / "documents"
     if path.is_dir():
-        files = [str(p) for p in sorted(path.rglob("*")) if p.is_file() and p.name.endswith(SUFFIXES)]
+        files = [str(p) for p in documents.files_of(path, documents.DOCUMENTS)]
     elif any(c in spec for c in "*?["):
-        files = sorted(f for f in glob.glob(spec, recursive=True) if f.endswith(SUFFIXES))
+        files = sorted(f for f in glob.glob(spec, recursive=True) if documents.format_of(f) in documents.DOCUMENTS)
     elif path.is_file():
         files = [spec]
     else:
@@ -71,13 +73,12 @@ def read_source(config: SourceConfig) -> Source:
     files = [f for spec in config.paths for f in source_files(spec)]
     texts: list[str] = []
     ids: list[str] = []
-    counts = {"corrupt": 0, "empty": 0}
+    corrupt, empty = documents.ReadCounts(), 0
     for file in files:
-        records = _parquet_records(file, config) if file.endswith(".parquet") else _jsonl_records(file, counts)
-        for n, record in enumerate(records):
+        for n, record in enumerate(_records(file, config, corrupt)):
             text = _text_of(record, config.text_field)
             if not text or not text.strip():
-                counts["empty"] += 1
+                empty += 1
                 continue
             texts.append(text)
             doc_id = record.get(config.id_field)
@@ -85,8 +86,7 @@ def read_source(config: SourceConfig) -> Source:
     if not texts:
         raise MixError(f"source {config.name!r}: no documents with text in {config.paths}")
     return Source(config, files, pa.array(texts, pa.string()), pa.array(ids, pa.string()),
-                  skipped_corrupt=counts["corrupt"], skipped_empty=counts["empty"],
-                  first_corrupt=counts.get("first_corrupt"))
+                  skipped_corrupt=corrupt.bad, skipped_empty=empty, first_corrupt=corrupt.first_bad)
 
 
 def _text_of(record: dict, field_names) -> str | None:
@@ -97,33 +97,11 @@ def _text_of(record: dict, field_names) -> str | None:
     return "\n".join(p for p in parts if isinstance(p, str)) or None
 
 
-def _parquet_records(file: str, config: SourceConfig):
+def _records(file: str, config: SourceConfig, corrupt: documents.ReadCounts):
+    """The records of one file: Parquet reads only the text and id columns; any other file is JSONL."""
+    fmt = "parquet" if documents.format_of(file) == "parquet" else "jsonl"
     fields = [config.text_field] if isinstance(config.text_field, str) else list(config.text_field)
     try:
-        schema = pq.read_schema(file)
-        missing = [name for name in fields if name not in schema.names]
-        if missing:
-            raise MixError(f"{file}: no column {missing} (columns: {schema.names})")
-        columns = fields + ([config.id_field] if config.id_field in schema.names else [])
-        return pq.read_table(file, columns=columns).to_pylist()
-    except (pa.ArrowException, OSError) as error:
-        raise MixError(f"{file}: cannot read Parquet ({error})") from None
-
-
-def _jsonl_records(file: str, counts: dict):
-    import fsspec
-    import orjson
-
-    with fsspec.open(file, "rt", compression="infer", encoding="utf-8") as f:
-        for line_no, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                record = orjson.loads(line)
-            except orjson.JSONDecodeError:
-                record = None
-            if not isinstance(record, dict):
-                counts["corrupt"] += 1
-                counts.setdefault("first_corrupt", f"{file}:{line_no}")
-                continue
-            yield record
+        yield from documents.iter_records(file, fmt=fmt, columns=fields, optional=[config.id_field], counts=corrupt)
+    except documents.DocumentError as error:
+        raise MixError(str(error)) from None

@@ -9,8 +9,8 @@ from typing import ClassVar
 import numpy as np
 from datatrove.data import Document
 
-from curate.core.step import CurateFilter
-from curate.filters.decontaminate.index import NGramIndex, cached_index, words, write_report
+from curate.core.step import CurateFilter, Signal
+from curate.filters.decontaminate.index import REPORT_SQL, NGramIndex, cached_index, words
 
 
 class Decontaminate(CurateFilter):
@@ -33,8 +33,9 @@ class Decontaminate(CurateFilter):
 
     name = "🧪 curate decontaminate"
     namespace: ClassVar[str] = "decontaminate"
-    signals: ClassVar[dict[str, str]] = {"benchmark": "string", "item": "string", "ngram": "string",
-                                         "n_matches": "int64", "items": "list<string>", "chars_removed": "int64"}
+    signals: ClassVar[dict[str, Signal]] = {  # descriptive: the rule is per benchmark item (`min_matches` of its keys)
+        "benchmark": Signal("string"), "item": Signal("string"), "ngram": Signal("string"),
+        "n_matches": Signal("int64"), "items": Signal("list<string>"), "chars_removed": Signal("int64")}
     transient: ClassVar[tuple[str, ...]] = ("index",)
 
     def __init__(
@@ -98,9 +99,9 @@ class Decontaminate(CurateFilter):
                 return None
         return benchmark
 
-    def write_report(self, out: str) -> None:
-        """Called by the runner when the run has finished: OUT/reports/decontamination.parquet."""
-        write_report(out)
+    def reports(self) -> dict[str, str]:
+        """OUT/reports/decontamination.parquet, per benchmark (`index.REPORT_SQL`)."""
+        return {"decontamination": REPORT_SQL}
 
 
 def cut_lines(text: str, spans: list[tuple[int, int]]) -> str:

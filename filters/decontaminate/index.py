@@ -1,20 +1,21 @@
 """Benchmark n-gram index: build it once from benchmark files, save it, look documents up in it.
 
-Text is normalised as NeMo Curator and lm-eval's decontamination do, a little more forgivingly:
-lowercased, apostrophes deleted (`don't`, `don’t` -> `dont`), every other punctuation or symbol
-character replaced by a space, whitespace collapsed; words are what is left between spaces. An
-item's text (its benchmark fields, `curate.resources.benchmarks`) gives its word 13-grams (GPT-3 and NeMo's
-n; datatrove uses 12). An item shorter than n words but at least `min_words` long is indexed whole,
-as one shorter key (datatrove indexes nothing for it; lm-eval and NeMo treat it as one n-gram);
-shorter items are left out and counted, since a 5-word phrase is no evidence of contamination.
+Text is normalised (`curate.core.text.words`) as NeMo Curator and lm-eval's decontamination do,
+a little more forgivingly: lowercased, apostrophes deleted (`don't`, `don’t` -> `dont`), every
+other punctuation or symbol character replaced by a space, whitespace collapsed; words are what is
+left between spaces. An item's text (its benchmark fields, `curate.resources.benchmarks`) gives its
+word 13-grams (GPT-3 and NeMo's n; datatrove uses 12). An item shorter than n words but at least
+`min_words` long is indexed whole, as one shorter key (datatrove indexes nothing for it; lm-eval
+and NeMo treat it as one n-gram); shorter items are left out and counted, since a 5-word phrase is
+no evidence of contamination.
 
-Hashes reuse curate's MinHash word hashing (curate/core/hashing.py): a word is FNV-1a-64 +
-fmix64 (the numba kernel), a k-gram folds its words (`h = h * K + w`) and the key is fmix64 of
-the fold, all 64 bits (the MinHash shingle hash is its top 32). Keys are stored sorted per length,
-with the item of each (a key repeats when items share an n-gram), so a lookup is one
-`np.searchsorted` over all of a document's n-grams. Keys found in more than `max_items` items
-(template phrases such as "which of the following is not") are no evidence and are left out,
-as are the n-grams of a user's `allow` phrases.
+Hashes are curate's MinHash word hashing (`curate.core.hashing`): a word is FNV-1a-64 + fmix64,
+a k-gram folds its words (`h = h * K + w`) and the key is fmix64 of the fold, all 64 bits (the
+MinHash shingle hash is its top 32). Keys are stored sorted per length, with the item of each (a
+key repeats when items share an n-gram), so a lookup is one `np.searchsorted` over all of a
+document's n-grams. Keys found in more than `max_items` items (template phrases such as "which of
+the following is not") are no evidence and are left out, as are the n-grams of a user's `allow`
+phrases.
 
 Example: `NGramIndex.build(["../shared/data/benchmarks"]).save("bench.npz")`, then
 `NGramIndex.load("bench.npz").find("some document text")`.
@@ -25,7 +26,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,49 +33,11 @@ from pathlib import Path
 import numpy as np
 from numba import njit
 
-from curate.core.hashing import FOLD, _nb_fmix64, _unit_hashes
+from curate.core.hashing import fmix64, fold, kgram_hashes, word_hashes
+from curate.core.text import words
 from curate.resources import benchmarks
 
 FORMAT_VERSION = 1
-APOSTROPHES = re.compile("['\u2019\u2018\u02bc`\u00b4]")
-PUNCTUATION = re.compile(r"[^\w\s]|_")
-_FOLD = np.uint64(FOLD)
-_C1, _C2 = np.uint64(0xFF51AFD7ED558CCD), np.uint64(0xC4CEB9FE1A85EC53)
-_S33 = np.uint64(33)
-
-
-def words(text: str) -> list[str]:
-    """Normalised words: lowercased, apostrophes deleted, other punctuation made spaces."""
-    return PUNCTUATION.sub(" ", APOSTROPHES.sub("", text.lower())).split()
-
-
-def word_hashes(ws: list[str]) -> np.ndarray:
-    if not ws:
-        return np.empty(0, np.uint64)
-    buf = np.frombuffer(" ".join(ws).encode("utf-8"), np.uint8)
-    return _unit_hashes(buf, 0, len(buf), True)
-
-
-def _fmix64(h: np.ndarray) -> np.ndarray:
-    h = h ^ (h >> _S33)
-    h = h * _C1
-    h ^= h >> _S33
-    h *= _C2
-    return h ^ (h >> _S33)
-
-
-def kgram_hashes(units: np.ndarray, lengths) -> dict[int, np.ndarray]:
-    """{k: hash of every k-gram} for each k in `lengths`, from the word hashes `units`."""
-    out, wanted = {}, set(lengths)
-    h = units
-    for k in range(1, max(wanted) + 1):
-        if k > 1:
-            h = h[:-1] * _FOLD + units[k - 1:]
-        if len(h) == 0:
-            break
-        if k in wanted:
-            out[k] = _fmix64(h)
-    return out
 
 
 @dataclass
@@ -289,11 +251,11 @@ def _probe(units, slot, shifts, offsets, bits):
     for i in range(m):
         h = np.uint64(0)
         for j in range(min(maxk, m - i)):
-            h = h * np.uint64(FOLD) + units[i + j]
+            h = fold(h, units[i + j])
             t = slot[j + 1]
             if t < 0:
                 continue
-            key = _nb_fmix64(h)
+            key = fmix64(h)
             top = key >> shifts[t]
             byte = offsets[t] + np.int64(top >> np.uint64(3))
             if (np.uint64(bits[byte]) >> (top & np.uint64(7))) & np.uint64(1):
@@ -345,6 +307,10 @@ def summary(index: NGramIndex) -> list[tuple[str, int]]:
     return sorted(zip(index.benchmark_names, counts.tolist()), key=lambda row: (-row[1], row[0]))
 
 
+# OUT/reports/decontamination.parquet (the stage's `reports()`; the runner runs it after a run): per
+# benchmark, the items found, the documents they were found in, how many of those were dropped and
+# the characters removed (by a drop, the whole document; by a cut, the lines cut; in annotate mode,
+# what a drop would remove), from the decision table, so any number of tasks give one report.
 REPORT_SQL = """SELECT decontaminate__benchmark AS benchmark,
        count(DISTINCT decontaminate__item) AS items_found,
        count(*) AS documents,
@@ -352,21 +318,3 @@ REPORT_SQL = """SELECT decontaminate__benchmark AS benchmark,
        sum(decontaminate__chars_removed)::BIGINT AS chars_removed
 FROM decisions WHERE decontaminate__benchmark IS NOT NULL
 GROUP BY 1 ORDER BY documents DESC, benchmark"""
-
-
-def write_report(out: str | Path) -> Path:
-    """OUT/reports/decontamination.parquet: per benchmark, the items found, the documents they were
-    found in, how many of those were dropped and the characters removed (by a drop, the whole
-    document; by a cut, the lines cut; in annotate mode, what a drop would remove), computed from
-    the decision table, so any number of tasks give one report."""
-    from curate.tools import stats
-
-    path = Path(out) / "reports" / "decontamination.parquet"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    con = stats.connect(out)
-    columns = {c for (c,) in con.execute("SELECT column_name FROM (DESCRIBE decisions)").fetchall()}
-    sql = REPORT_SQL if "decontaminate__benchmark" in columns else (
-        "SELECT ''::VARCHAR AS benchmark, 0::BIGINT AS items_found, 0::BIGINT AS documents, "
-        "0::BIGINT AS documents_dropped, 0::BIGINT AS chars_removed WHERE false")
-    con.execute(f"COPY ({sql}) TO '{path}' (FORMAT parquet)")
-    return path

@@ -1,12 +1,18 @@
 """Pass 2 of dedup: documents that share a band hash become edges of the duplicate graph.
 
-Input: `bands/{band:03d}/*.bin`, the sorted runs of every signature task. Output:
-`edges/{rank:05d}.bin`, (ref a, ref b) pairs; every document of a bucket is joined to the
-bucket's first one. With `min_similarity`, an edge is kept only if the two full signatures
-(`sigs/*.bin`) estimate a Jaccard of at least that much: LSH alone also pairs documents well
-below its threshold (at J = 0.6, 14 x 8 bands collide 37% of the time). The work is sharded across tasks by band and, with more tasks than bands,
-by ranges of the 64-bit band hash, so this pass scales past the number of bands. Memory: one
-block per run merged plus the largest bucket (see runs.py), and an edge buffer.
+Input: `bands/{band:03d}/*.bin`, the sorted runs of every signature task, and `keys/*.bin`, each
+document's order key. Output: `edges/{rank:05d}.bin`, (ref a, ref b) pairs; every document of a
+bucket is joined to the bucket's *representative*, its member with the smallest order key (a hash
+of id and source file, signatures.order_key). The key, not the ref (task << 32 | position), picks
+it, so the graph is the same however the documents fall into tasks. With the first ref instead,
+bench/determinism.py's corpus of 16,000 real documents kept 12,993 with 1 task and 12,990 with 4
+(68 decision rows differed; issue 14 saw 7,445 and 7,467 on its own). With `min_similarity`,
+an edge is kept only if the two full signatures (`sigs/*.bin`) estimate a Jaccard of at least that
+much: LSH alone also pairs documents well below its threshold (at J = 0.6, 14 x 8 bands collide 37%
+of the time). The work is sharded across tasks by band and, with more tasks than bands, by ranges
+of the 64-bit band hash, so this pass scales past the number of bands. Memory: one block per run
+merged plus the largest bucket (see runs.py), and an edge buffer; signatures and keys are
+memory-mapped, and read only for the members of buckets of two or more.
 """
 
 from __future__ import annotations
@@ -32,9 +38,20 @@ def units_of(rank: int, world_size: int, num_bands: int) -> list[tuple[int, int,
     return out
 
 
-def bucket_edges(block: np.ndarray) -> np.ndarray:
-    """Edges (first of bucket, other) of a sorted block whose buckets are complete."""
-    h, ref = block["h"], block["ref"]
+def bucket_edges(block: np.ndarray, keys=None) -> np.ndarray:
+    """Edges (representative, other) of a sorted block whose buckets are complete. The
+    representative is the member with the smallest (key, ref); `keys(refs)` gives the members'
+    order keys (None: the refs themselves, i.e. the bucket's first member)."""
+    h = block["h"]
+    starts = np.flatnonzero(np.r_[True, h[1:] != h[:-1]])
+    sizes = np.diff(np.r_[starts, len(h)])
+    shared = block[np.repeat(sizes > 1, sizes)]  # singletons make no edge: skip their key lookups
+    if not len(shared):
+        return np.empty(0, EDGE)
+    h, ref = shared["h"], shared["ref"]
+    key = ref if keys is None else keys(ref)
+    by_key = np.lexsort((ref, key, h))  # within a bucket, smallest key first (ties by ref)
+    h, ref = h[by_key], ref[by_key]
     starts = np.flatnonzero(np.r_[True, h[1:] != h[:-1]])
     first = np.repeat(ref[starts], np.diff(np.r_[starts, len(h)]))
     keep = first != ref
@@ -55,23 +72,36 @@ class DedupBuckets(PipelineStep):
         super().__init__()
         self.work_dir, self.num_bands, self.block_records = work_dir, num_bands, block_records
         self.min_similarity, self.num_perm = min_similarity, num_perm
-        self._sigs: dict = {}
+        self._maps: dict = {}
+
+    def _mapped(self, folder, kind: str, rank: int, dtype: str, width: int) -> np.ndarray:
+        """Task `rank`'s `kind` file (`sigs` or `keys`), memory-mapped (read whole if remote)."""
+        if (kind, rank) not in self._maps:
+            path = f"{kind}/{rank:05d}.bin"
+            if folder.is_local():
+                data = np.memmap(folder.resolve_paths(path), dtype, "r")
+            else:  # remote: the file is read whole (one task's signatures or keys)
+                with folder.open(path, "rb") as f:
+                    data = np.frombuffer(f.read(), dtype)
+            self._maps[kind, rank] = data.reshape(-1, width) if width > 1 else data
+        return self._maps[kind, rank]
+
+    def _lookup(self, folder, kind: str, refs: np.ndarray, dtype: str, width: int) -> np.ndarray:
+        """Rows of the `kind` files at `refs`."""
+        ranks, positions = refs >> np.uint64(32), (refs & np.uint64(0xFFFFFFFF)).astype(np.int64)
+        out = np.empty((len(refs), width) if width > 1 else len(refs), dtype)
+        for r in np.unique(ranks).tolist():
+            sel = ranks == r
+            out[sel] = self._mapped(folder, kind, r, dtype, width)[positions[sel]]
+        return out
 
     def _rows(self, folder, refs: np.ndarray) -> np.ndarray:
-        """Full signatures of `refs`, memory-mapped from each task's sigs file."""
-        ranks, positions = refs >> np.uint64(32), (refs & np.uint64(0xFFFFFFFF)).astype(np.int64)
-        out = np.empty((len(refs), self.num_perm), np.uint32)
-        for r in np.unique(ranks).tolist():
-            if r not in self._sigs:
-                path = f"sigs/{r:05d}.bin"
-                if folder.is_local():
-                    self._sigs[r] = np.memmap(folder.resolve_paths(path), "<u4", "r").reshape(-1, self.num_perm)
-                else:  # remote: the file is read whole (one task's signatures)
-                    with folder.open(path, "rb") as f:
-                        self._sigs[r] = np.frombuffer(f.read(), "<u4").reshape(-1, self.num_perm)
-            sel = ranks == r
-            out[sel] = self._sigs[r][positions[sel]]
-        return out
+        """Full signatures of `refs`."""
+        return self._lookup(folder, "sigs", refs, "<u4", self.num_perm)
+
+    def _keys(self, folder, refs: np.ndarray) -> np.ndarray:
+        """Order keys of `refs` (signatures.order_key)."""
+        return self._lookup(folder, "keys", refs, "<u8", 1)
 
     def verify(self, folder, edges: np.ndarray) -> np.ndarray:
         if self.min_similarity is None or not len(edges):
@@ -90,10 +120,10 @@ class DedupBuckets(PipelineStep):
                 readers = [RunReader(folder, path, block=self.block_records, lo=lo, hi=hi) for path in runs]
                 with self.track_time("band"):
                     for block in merge_runs(readers):
-                        edges = self.verify(folder, bucket_edges(block))
+                        edges = self.verify(folder, bucket_edges(block, lambda refs: self._keys(folder, refs)))
                         n_edges += len(edges)
                         out.write(edges.tobytes())
-        self._sigs = {}  # memory maps are per task; the step is serialised to executor.json after
+        self._maps = {}  # memory maps are per task; the step is serialised to executor.json after
         folder.mv(tmp, f"edges/{rank:05d}.bin")
         self.stat_update("edges", value=n_edges)
         return

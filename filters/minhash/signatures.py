@@ -6,6 +6,8 @@ stage). Output, under `work_dir`:
                                                rank << 32 | position of the document in the task
   `docs/{rank:05d}.parquet`                    per position: `key` (the order that picks the
                                                document kept in a cluster) and `id`
+  `keys/{rank:05d}.bin`                        per position, the same `key` as flat uint64, memory-
+                                               mapped by buckets to pick each bucket's representative
   `sigs/{rank:05d}.bin`                        (MinHash only) per position, the full signature
                                                (num_perm uint32), read by buckets to verify pairs
 Memory: one batch of texts plus `buffer_records` records (16 bytes each), whatever the shard size.
@@ -19,8 +21,9 @@ from datatrove.data import DocumentsPipeline
 from datatrove.io import get_datafolder
 from datatrove.pipeline.base import PipelineStep
 
-from curate.core.hashing import EMPTY, FOLD, Signer, normalise
+from curate.core.hashing import EMPTY, Signer, fmix64, fold
 from curate.core.step import is_dropped
+from curate.core.text import lower_collapsed
 from curate.filters.minhash.runs import RECORD, make_ref, write_atomic, write_run
 
 
@@ -28,14 +31,6 @@ def order_key(doc) -> int:
     """The deterministic order of documents: in a cluster the smallest key is kept. A hash of the
     id and source file, so it depends on neither the number of tasks nor the order of files."""
     return xxhash.xxh3_64_intdigest(f"{doc.id}\x00{doc.metadata.get('file_path') or ''}".encode())
-
-
-def fmix64(h: np.ndarray) -> np.ndarray:
-    h = h ^ (h >> np.uint64(33))
-    h = h * np.uint64(0xFF51AFD7ED558CCD)
-    h = h ^ (h >> np.uint64(33))
-    h = h * np.uint64(0xC4CEB9FE1A85EC53)
-    return h ^ (h >> np.uint64(33))
 
 
 class BandSignatures(PipelineStep):
@@ -72,6 +67,7 @@ class BandSignatures(PipelineStep):
         schema = pa.schema([("key", pa.uint64()), ("id", pa.string())])
         tmp = f"docs/{rank:05d}.parquet.tmp"
         sig_file = folder.open(f"sigs/{rank:05d}.bin.tmp", "wb") if self.keep_signatures else None
+        key_file = folder.open(f"keys/{rank:05d}.bin.tmp", "wb")
         written = [0]
 
         def write_signatures(sigs: np.ndarray, at: list[int], upto: int) -> None:
@@ -107,6 +103,7 @@ class BandSignatures(PipelineStep):
                 ids.append(str(doc.id))
                 if len(keys) >= 65536:
                     docs.write_table(pa.table({"key": pa.array(keys, pa.uint64()), "id": ids}, schema=schema))
+                    key_file.write(np.array(keys, "<u8").tobytes())
                     keys.clear()
                     ids.clear()
                 if is_dropped(doc):
@@ -118,6 +115,9 @@ class BandSignatures(PipelineStep):
                     sign_batch()
             sign_batch()
             docs.write_table(pa.table({"key": pa.array(keys, pa.uint64()), "id": ids}, schema=schema))
+            key_file.write(np.array(keys, "<u8").tobytes())
+        key_file.close()
+        folder.mv(f"keys/{rank:05d}.bin.tmp", f"keys/{rank:05d}.bin")
         self._spill(folder, rank, runs, buffered, refs)
         if sig_file is not None:
             write_signatures(np.empty((0, self.num_perm), np.uint32), [], position + 1)
@@ -161,11 +161,12 @@ class MinhashSignatures(BandSignatures):
 
 
 def band_hashes(signatures: np.ndarray, num_bands: int, rows: int) -> np.ndarray:
-    """(docs, bands * rows) uint32 signatures -> (docs, bands) uint64 band hashes."""
+    """(docs, bands * rows) uint32 signatures -> (docs, bands) uint64 band hashes: fmix64 of the
+    fold of the band's rows (`curate.core.hashing`, the n-gram hash with rows for words)."""
     sig = signatures.reshape(len(signatures), num_bands, rows).astype(np.uint64)
     h = np.zeros(sig.shape[:2], np.uint64)
     for r in range(rows):
-        h = h * np.uint64(FOLD) + sig[:, :, r]
+        h = fold(h, sig[:, :, r])
     return fmix64(h)
 
 
@@ -174,4 +175,4 @@ class ExactSignatures(BandSignatures):
     runs collapsed). Input and output files: see the module docstring."""
 
     def band_hashes(self, texts: list[str]) -> np.ndarray:
-        return np.array([[xxhash.xxh3_64_intdigest(normalise(t).encode())] for t in texts], dtype=np.uint64)
+        return np.array([[xxhash.xxh3_64_intdigest(lower_collapsed(t).encode())] for t in texts], dtype=np.uint64)
