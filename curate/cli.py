@@ -1,17 +1,62 @@
-"""The `curate` command: thin shells over curate's API, each with an example in its help."""
+"""The `curate` command: thin shells over curate's API, each with an example in its help.
+
+Every command runs inside one error boundary (`Boundary`): a failure of the world outside the
+code (a file that cannot be read or written, a full disk, a bad recipe, override or model file,
+an output folder in use) ends the command with one line, `Error: <message naming the path>`, and
+exit status 1; `curate --debug ...` shows the traceback instead.
+"""
 
 from __future__ import annotations
+
+import signal
+import sys
 
 import click
 
 from curate.core import registry
 from curate.core.config import RecipeError, load_recipe
+from curate.core.processes import OutputInUse
+from curate.core.sql import literal
 from curate.tools.display import emit, render_summary, table
 
 
-@click.group()
+def describe(error: BaseException) -> str:
+    """One line for `error`, naming the path(s) an OSError carries."""
+    if isinstance(error, OSError) and error.filename is not None:
+        paths = " -> ".join(str(p) for p in (error.filename, error.filename2) if p is not None)
+        return f"{paths}: {error.strerror or error}"
+    return " ".join(str(error).split()) or type(error).__name__
+
+
+def known(error: BaseException) -> bool:
+    """Whether `error` is a failure of the world outside the code, reported as one line."""
+    from curate.io.documents import DocumentError
+    from curate.resources.models import ModelNotFound
+
+    if isinstance(error, (OSError, RecipeError, ModelNotFound, OutputInUse, DocumentError, registry.UnknownStage)):
+        return True
+    duckdb = sys.modules.get("duckdb")  # a query on files that are missing, unreadable or not Parquet
+    return duckdb is not None and isinstance(error, (duckdb.IOException, duckdb.InvalidInputException))
+
+
+class Boundary(click.Group):
+    """The one error boundary of the CLI (see the module docstring)."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except click.ClickException:
+            raise
+        except Exception as error:
+            if ctx.params.get("debug") or not known(error):
+                raise
+            raise click.ClickException(describe(error)) from None
+
+
+@click.group(cls=Boundary)
 @click.version_option(package_name="curate")
-def main():
+@click.option("--debug", is_flag=True, help="Show the traceback of an error instead of one line.")
+def main(debug):
     """curate: turn raw web crawls into a clean, deduplicated pretraining corpus, with numbers.
 
     Example: curate run pipelines/fineweb.yaml --output out/demo
@@ -44,17 +89,22 @@ def run(recipe, overrides, inputs, output, tasks, workers, mode, overwrite, no_p
     for key, value in (("output", output), ("executor.tasks", tasks), ("executor.workers", workers), ("mode", mode)):
         if value is not None:
             extra.append(f"{key}={value}")
+    parsed = load_recipe(recipe, overrides=extra)
+    click.echo(f"curate: running {parsed.name} ({parsed.mode} mode, {len(parsed.stages)} stages, "
+               f"{parsed.executor.tasks} task(s)) -> {parsed.output}", err=True)
+    previous = signal.signal(signal.SIGTERM, _terminate)  # unwind like Ctrl-C: workers stopped, lock released
     try:
-        parsed = load_recipe(recipe, overrides=extra)
-        click.echo(f"curate: running {parsed.name} ({parsed.mode} mode, {len(parsed.stages)} stages, "
-                   f"{parsed.executor.tasks} task(s)) -> {parsed.output}", err=True)
         result = runner.run(parsed, overwrite=overwrite, progress=not no_progress)
-    except (RecipeError, FileNotFoundError) as error:
-        raise click.ClickException(str(error)) from None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     for message in result.messages:
         click.echo(message)
     if not result.submitted:
         click.echo(render_summary(result))
+
+
+def _terminate(signum, _frame):
+    raise SystemExit(128 + signum)
 
 
 def _yaml_list(values) -> str:
@@ -64,13 +114,27 @@ def _yaml_list(values) -> str:
 
 
 @main.command("list-stages")
-def list_stages():
-    """List every registered stage with its version and a one-line description.
+@click.argument("name", required=False)
+def list_stages(name):
+    """List every registered stage with its version and first sentence; with NAME, one stage in full:
+    its parameters (types, defaults), signals (which way keeps, the threshold parameter) and reasons.
 
-    Example: curate list-stages
+    Example: curate list-stages gopher_quality
     """
-    rows = [(spec.versioned, spec.kind, spec.description()) for spec in registry.STAGES]
-    click.echo(table(["stage", "kind", "description"], rows))
+    from curate.tools import stages
+
+    if name is None:
+        rows = [(spec.versioned, spec.kind, stages.summary(spec.load().__doc__ or "")) for spec in registry.STAGES]
+        click.echo(table(["stage", "kind", "description"], rows))
+        return
+    info = stages.describe(registry.get(name))
+    click.echo(f"{info.name} ({info.kind}): {info.summary}\n")
+    click.echo(table(["parameter", "type", "default"], [(p.name, p.type, p.default) for p in info.parameters]))
+    if info.signals:
+        click.echo("\n" + table(["signal", "type", "keeps", "threshold", "reasons"],
+                                 [(s.column, s.type, s.keep, s.threshold, ", ".join(r.partition(":")[2] for r in s.reasons))
+                                  for s in info.signals]))
+    click.echo("\nreasons: " + (", ".join(info.reasons) or "none (never drops)"))
 
 
 @main.command("stats")
@@ -110,7 +174,7 @@ def stats_command(out, sql, name, analysis, badwords, badwords_language, thresho
             from pathlib import Path
 
             for path in [] if name else sorted((Path(out) / "reports").glob("*.parquet")):  # e.g. decontamination
-                cursor = con.execute(f"SELECT * FROM read_parquet('{path}')")
+                cursor = con.execute(f"SELECT * FROM read_parquet({literal(path)})")
                 tables[path.stem] = ([d[0] for d in cursor.description], cursor.fetchall())
     except FileNotFoundError as error:
         raise click.ClickException(str(error)) from None
@@ -124,7 +188,7 @@ def stats_command(out, sql, name, analysis, badwords, badwords_language, thresho
 @click.argument("signals", nargs=-1, required=True)
 @click.option("--thresholds", help="Comma-separated thresholds; default: 11 quantiles of the signal.")
 @click.option("--keep", type=click.Choice([">=", "<="]), help="Keep documents with signal >= or <= the threshold; "
-              "default: inferred from the stage's decisions.")
+              "default: the direction the stage declares; a two-sided or descriptive signal needs it.")
 @click.option("--joint", is_flag=True, help="SIGNALS are conditions (SIGNAL>=X, SIGNAL<=Y): each alone, then together.")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table")
 def sweep_command(out, signals, thresholds, keep, joint, fmt):
@@ -236,12 +300,14 @@ def ablate_command(config, overrides, output):
 @click.option("--seed", type=int, default=0, show_default=True, help="Seeds the balancing, the split and fastText.")
 @click.option("--epoch", type=int, default=5, show_default=True)
 @click.option("--lr", type=float, default=0.1, show_default=True)
-@click.option("--dim", type=int, default=100, show_default=True)
-@click.option("--bucket", type=int, default=2_000_000, show_default=True, help="Hash buckets for bigrams (model size: (words + bucket) x dim x 4 bytes).")
+@click.option("--dim", type=int, help="Embedding size; default: 32 up to 1M training tokens, 64 up to 100M, else 100.")
+@click.option("--bucket", type=int, help="Hash buckets for bigrams (model size: (words + bucket) x dim x 4 bytes); "
+              "default: scaled to the training tokens, the model within 10 MB.")
 @click.option("--max-per-class", type=int, help="Down-sample each class to at most N documents.")
 @click.option("--label", default="hq", show_default=True, help="Positive label (the stage's `label`).")
 @click.option("--no-balance", is_flag=True, help="Keep every document instead of down-sampling the larger class.")
-@click.option("--quantize", is_flag=True, help="Quantize the model (fastText .ftz, much smaller).")
+@click.option("--quantize/--no-quantize", default=None, help="Quantize the model (fastText .ftz, much smaller); "
+              "default: only if it would be over 10 MB.")
 def train_classifier(positive, negative, config, output, chunk_words, holdout, seed, epoch, lr, dim, bucket,
                      max_per_class, label, no_balance, quantize):
     """Train a fastText quality classifier (DCLM's recipe), report it on held-out data, write a card.
@@ -256,7 +322,8 @@ def train_classifier(positive, negative, config, output, chunk_words, holdout, s
         positive, negative, options = classifier.with_config(config, list(positive), list(negative), options)
         if not positive or not negative:
             raise click.UsageError("give at least one --positive and one --negative input (or --config)")
-        result = classifier.train(positive, negative, output, classifier.TrainParams(**options))
+        result = classifier.train(positive, negative, output, classifier.TrainParams(**options),
+                                  log=lambda message: click.echo(message, err=True))
     except (FileNotFoundError, ValueError) as error:
         raise click.ClickException(str(error)) from None
     c, m = result.counts, result.metrics
@@ -266,7 +333,9 @@ def train_classifier(positive, negative, config, output, chunk_words, holdout, s
     if m:
         click.echo(f"held-out AUC {m['auc']:.4f}, precision {m['precision']:.4f}, recall {m['recall']:.4f} "
                    f"at p >= {m['threshold']}; AUC of length alone {m['length_only_auc']:.4f}")
-    click.echo(f"model {result.model}, card {result.card_md} and {result.card_json} ({result.seconds} s)")
+    click.echo(f"model {result.model} ({result.model_bytes / 2**20:.2f} MB; dim {result.params['dim']}, "
+               f"bucket {result.params['bucket']:,}{', quantized' if result.params['quantize'] else ''}), "
+               f"card {result.card_md} and {result.card_json} ({result.seconds} s)")
 
 
 @main.command("decontam-index")
@@ -377,6 +446,38 @@ def eval_extract(path, extractors, snippets, limit, quick, timeout):
                                              for name, r in summary["extractors"].items()]))
     click.echo(f"load average {os.getloadavg()[0]:.1f}")
     click.echo(json.dumps(summary))
+
+
+@main.command("inspect")
+@click.argument("out", type=click.Path(exists=True, file_okay=False))
+@click.option("--reason", help="Documents dropped (or, in annotate mode, that would be dropped) for this reason.")
+@click.option("--stage", help="Documents this stage dropped (or would drop); shows its signals.")
+@click.option("--where", "where", metavar="SQL", help="A DuckDB condition on the decision table's columns.")
+@click.option("--kept", is_flag=True, help="Only kept documents.")
+@click.option("-n", "n", type=int, default=5, show_default=True, help="How many documents to show.")
+@click.option("--chars", type=int, default=500, show_default=True, help="Characters of text to show per document.")
+def inspect_command(out, reason, stage, where, kept, n, chars):
+    """Show documents of a run with their decision, reason, signals and the start of their text.
+
+    Kept documents' text comes from OUT/documents; in filter mode a seeded sample of 20 dropped
+    documents per reason per task is kept in OUT/dropped, and those come first.
+
+    Example: curate inspect out/demo --reason gopher_quality:too_few_stop_words -n 5
+
+    Example: curate inspect out/demo --kept --where "n_words < 200"
+    """
+    from curate.tools import inspect as inspect_tool
+
+    try:
+        found = inspect_tool.find(out, reason=reason, stage=stage, where=where, kept=kept, n=n)
+    except FileNotFoundError as error:
+        raise click.ClickException(str(error)) from None
+    except Exception as error:  # DuckDB's own message names the problem (a bad --where)
+        duckdb = sys.modules.get("duckdb")
+        if duckdb is None or not isinstance(error, duckdb.Error):
+            raise
+        raise click.ClickException(f"query failed: {' '.join(str(error).split())}") from None
+    click.echo(inspect_tool.render(found, chars=chars))
 
 
 if __name__ == "__main__":

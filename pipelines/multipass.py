@@ -1,15 +1,17 @@
 """Stages that need passes of their own before the main pipeline (dedup), chained by `depends=`.
 
-A stage with a `prepasses()` method (filters/minhash/filter.py) lists the passes it needs. For
-each such stage, in pipeline order, this builds one datatrove executor per pass: `input` passes
-run the recipe's readers and every stage before it, then the pass's steps, with the recipe's task
-count; the others run only their steps. The first `input` pass also saves the stream it saw, every
-document with its signals and drop marks, to OUT/<group>/<stage>/stream/ (`StreamCache`), and
-what comes after reads it back (`StreamReader`) instead of reading and extracting the crawl again;
-the files are removed once the run has completed. Each executor depends on the previous one and the main
-executor on the last, so `main.run()` runs them all in order on the local and Ray executors, and
-Slurm submits them as dependent job arrays. Every pass has its own logs and completion markers
-under OUT/logs/<stage>_<pass>/, so a killed run resumes pass by pass, task by task.
+This is the one orchestrator of such passes. A stage lists the passes it needs in its declared
+`CurateStep.prepasses()` (filters/minhash/filter.py, filters/fasttext_classifier.py); most list
+none. For each stage that does, in pipeline order, this builds one datatrove executor per pass:
+`PassKind.INPUT` passes run the recipe's readers and every stage before it, then the pass's steps,
+with the recipe's task count; `TASKS` passes run only their steps with that task count, `SINGLE`
+passes in one task. An `INPUT` pass also saves the stream it saw, every document with its signals
+and drop marks, to OUT/<work_group>/<stage>/stream/ (`StreamCache`), and what comes after reads it
+back (`StreamReader`) instead of reading and extracting the crawl again; the files are removed once
+the run has completed. Each executor depends on the previous one and the main executor on the
+last, so `main.run()` runs them all in order on the local and Ray executors, and Slurm submits them
+as dependent job arrays. Every pass has its own logs and completion markers under
+OUT/logs/<stage>_<pass>/, so a killed run resumes pass by pass, task by task.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ import orjson
 from datatrove.data import Document, DocumentsPipeline
 from datatrove.io import get_datafolder
 from datatrove.pipeline.base import PipelineStep
+
+from curate.core.step import CurateStep, Pass, PassKind
 
 STREAM = "stream"
 
@@ -64,32 +68,54 @@ class StreamReader(PipelineStep):
                 yield Document(text=record["text"], id=record["id"], metadata=record["metadata"])
 
 
-def chain_prepasses(recipe, pipeline: list, make_executor) -> tuple[object | None, list]:
-    """Set each multi-pass stage's work_dir (OUT/<group>/<stage>) and return the executor the main
-    pipeline must depend on (None if no stage needs passes) and the main pipeline itself, which
-    starts from the last saved stream. `make_executor(steps, tasks, logging_dir, depends, name)`
-    builds one executor of the recipe's type."""
+def chain_prepasses(pipeline: list, make_executor, output: str, tasks: int, name: str = "curate"
+                    ) -> tuple[object | None, list]:
+    """Build the executors of every stage's passes and return the one the main pipeline must depend
+    on (None if no stage has passes) and the main pipeline itself, which starts from the last saved
+    stream. `output` is the run's folder (OUT), `tasks` the main pipeline's task count, `name` the
+    run's name (Slurm job names); `make_executor(steps, tasks, logging_dir, depends, name)` builds
+    one executor of the run's type."""
     previous, source, start = None, [], 0
     for i, step in enumerate(pipeline):
-        if not hasattr(step, "prepasses"):
-            continue
-        if getattr(step, "work_dir", None) is None:
-            step.work_dir = f"{recipe.output}/{getattr(step, 'work_group', 'dedup')}/{step.namespace}"
-        stream = f"{step.work_dir}/{STREAM}"
-        for name, steps, kind in step.prepasses():
-            tasks = 1 if kind == "single" else recipe.executor.tasks
-            if kind == "input":
+        passes = stage_passes(step, output)
+        stream = f"{step.work_dir}/{STREAM}" if passes else None
+        for p in passes:
+            steps = p.steps
+            if p.kind is PassKind.INPUT:
                 steps = [*source, *pipeline[start:i], StreamCache(stream), *steps]
-            previous = make_executor(steps, tasks, f"{recipe.output}/logs/{step.namespace}_{name}", previous,
-                                     f"{recipe.name}_{step.namespace}_{name}")
-        source, start = [StreamReader(stream)], i
+            previous = make_executor(steps, 1 if p.kind is PassKind.SINGLE else tasks,
+                                     f"{output}/logs/{step.namespace}_{p.name}", previous,
+                                     f"{name}_{step.namespace}_{p.name}")
+        if any(p.kind is PassKind.INPUT for p in passes):
+            source, start = [StreamReader(stream)], i
     return previous, [*source, *pipeline[start:]]
 
 
+def stage_passes(step, output: str) -> list[Pass]:
+    """The passes `step` declares (none for a step that is not a `CurateStep`). A stage that has
+    some and no `work_dir` of its own gets OUT/<work_group>/<namespace>; one without keeps None."""
+    if not isinstance(step, CurateStep):
+        return []
+    given = step.work_dir
+    if given is None:
+        step.work_dir = f"{output}/{step.work_group}/{step.namespace}"
+    passes = step.prepasses()  # may read work_dir, so it is set first
+    if not passes:
+        step.work_dir = given
+    return passes
+
+
 def remove_streams(pipeline: list) -> None:
-    """Delete the saved streams of a completed run."""
+    """Delete the saved streams of a completed run (`pipeline` as chained, or as it was before)."""
     for step in pipeline:
-        if isinstance(step, StreamReader) or hasattr(step, "prepasses"):
-            folder = get_datafolder(step.folder if isinstance(step, StreamReader) else f"{step.work_dir}/{STREAM}")
-            for path in folder.list_files():
-                folder.rm(path)
+        if isinstance(step, StreamReader):
+            _empty(step.folder)
+        elif isinstance(step, CurateStep) and step.work_dir is not None and any(
+                p.kind is PassKind.INPUT for p in step.prepasses()):
+            _empty(f"{step.work_dir}/{STREAM}")
+
+
+def _empty(path: str) -> None:
+    folder = get_datafolder(path)
+    for file in folder.list_files():
+        folder.rm(file)

@@ -9,9 +9,15 @@ output files, so nothing is lost or duplicated.
 
 from __future__ import annotations
 
+import gc
 import json
+import os
+import random
 import shutil
+import sys
 import time
+from collections import deque
+from collections.abc import Generator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
@@ -20,26 +26,28 @@ from pathlib import Path
 import yaml
 from datatrove.executor import LocalPipelineExecutor
 from datatrove.io import get_datafolder
+from datatrove.utils.logging import log_pipeline, logger
+from datatrove.utils.stats import PipelineStats
 
-from curate.core import registry
+from curate.core import processes, registry
 from curate.core.config import Recipe, RecipeError, resolved_params
-from curate.io.writers import DecisionWriter, signal_columns
+from curate.core.sql import files as sql_files
+from curate.core.sql import literal
+from curate.core.step import CurateStep
+from curate.io import documents
+from curate.io.samples import DroppedSample
+from curate.io.writers import DecisionWriter, naming, signal_columns
 from curate.pipelines.multipass import chain_prepasses, remove_streams
 
-FORMATS = {
-    "warc_reader": (".warc", ".warc.gz", ".arc", ".arc.gz", ".wet", ".wet.gz", ".wat", ".wat.gz"),
-    "jsonl_reader": (".jsonl", ".jsonl.gz", ".jsonl.zst", ".json.gz", ".ndjson"),
-    "parquet_reader": (".parquet",),
-}
+# reader stage -> its suffixes, from the one suffix table (curate.io.documents.FORMATS)
+READERS = {"warc_reader": "warc", "jsonl_reader": "jsonl", "parquet_reader": "parquet"}
+FORMATS = {stage: documents.FORMATS[fmt] for stage, fmt in READERS.items()}
 
 
 def reader_for(filename: str) -> str | None:
     """The reader stage for a file, told by its name (`.warc.gz`, `.jsonl`, `.parquet`, ...)."""
-    lowered = filename.lower()
-    for stage, suffixes in FORMATS.items():
-        if lowered.endswith(suffixes):
-            return stage
-    return None
+    fmt = documents.format_of(filename)
+    return next((stage for stage, f in READERS.items() if f == fmt), None)
 
 
 def build_readers(inputs: list[str], progress: bool = False) -> list:
@@ -100,8 +108,9 @@ def build_pipeline(recipe: Recipe, progress: bool = False) -> list:
     readers = build_readers(recipe.inputs, progress)
     stages = build_stages(recipe)
     # a stage may ask for its output to be partitioned (fasttext_lang `route: true` -> documents/lang=xx/)
-    partition = next((s.output_partition for s in stages if getattr(s, "output_partition", None)), None)
-    return [*readers, *stages, DecisionWriter(recipe.output, signal_columns([*readers, *stages]), partition_by=partition)]
+    partition = next((s.output_partition for s in stages if s.output_partition), None)
+    return [*readers, *stages, DroppedSample(recipe.output),  # a reservoir of dropped text per reason (curate inspect)
+            DecisionWriter(recipe.output, signal_columns([*readers, *stages]), partition_by=partition)]
 
 
 def build_executor(recipe: Recipe, pipeline: list, tasks: int | None = None, logging_dir: str | None = None,
@@ -133,31 +142,116 @@ def build_pass(recipe: Recipe, steps: list, tasks: int, logging_dir: str, depend
     return build_executor(recipe, steps, tasks=tasks, logging_dir=logging_dir, depends=depends, job_name=name)
 
 
-def _quiet_task_logger(logging_dir, rank, local_rank=0, node_rank=-1):
+class QuietLocalExecutor(LocalPipelineExecutor):
+    """datatrove's LocalPipelineExecutor with the console log at WARNING, so a progress bar and
+    the summary stay readable; each task's full log is still in OUT/logs/logs/.
+
+    datatrove's `_run_for_rank` sets the console to INFO through the module functions
+    `add_task_logger`/`close_task_logger`; rather than reassigning those for the whole process,
+    this runs a task the way datatrove 0.10's `PipelineExecutor._run_for_rank` does (skip a
+    completed rank, pipe the steps, save stats, mark completion) with curate's task logger.
+
+    Its helper processes end with the process that called `run()` (curate.core.processes): a
+    pool worker is killed when that process dies, and so is datatrove's `multiprocess` manager;
+    with `run_lock` (the output folder) set, each worker adds its pid to the run's lock file."""
+
+    main_pid: int | None = None
+    run_lock: str | None = None
+
+    def run(self):
+        import multiprocess.util
+
+        self.main_pid = os.getpid()
+        # datatrove's manager is forked from this process: it dies with it, and it would inherit
+        # this process's uncollected garbage; collected there, an object whose library threads did
+        # not survive the fork segfaulted it (seen in the test suite, after DuckDB queries)
+        gc.collect()
+        multiprocess.util.register_after_fork(self, _die_with_parent)
+        return super().run()
+
+    def _run_for_rank(self, rank: int, local_rank: int = 0, node_rank: int = -1) -> PipelineStats:
+        if self.main_pid is not None and os.getpid() != self.main_pid:  # a pool worker
+            processes.die_with(self.main_pid)
+            if self.run_lock:
+                processes.RunLock(self.run_lock).join()
+        if self.is_rank_completed(rank):
+            logger.info(f"Skipping {rank=} as it has already been completed.")
+            return PipelineStats()
+        self._set_distributed_environment(node_rank)
+        logfile = _quiet_task_logger(self.logging_dir, rank)
+        log_pipeline(self.pipeline)
+        if self.randomize_start_duration > 0:
+            time.sleep(random.randint(0, self.randomize_start_duration))
+        outputs = []
+        try:
+            outputs = self._pipe(rank)
+            if outputs and outputs[-1]:
+                deque(outputs[-1], maxlen=0)
+            logger.success(f"Processing done for {rank=}")
+            stats = PipelineStats(self.pipeline)
+            if node_rank <= 0:
+                with self.logging_dir.open(f"stats/{rank:05d}.json", "w") as f:
+                    stats.save_to_disk(f)
+                logger.info(stats.get_repr(f"Task {rank}"))
+                self.mark_rank_as_completed(rank)
+        except Exception as e:
+            # the traceback goes to the task's log; the CLI reports the error in one line
+            logger.opt(exception=e).debug(f"task {rank} failed: {e}")
+            raise
+        finally:
+            _close(outputs)
+            _quiet_close_task_logger(logfile)
+        return stats
+
+    def _pipe(self, rank: int) -> list:
+        """Chain the steps (datatrove: a step is a callable or an iterable of documents); every step's output."""
+        outputs, data = [], None
+        for step in self.pipeline:
+            if callable(step):
+                data = step(data, rank, self.world_size)
+            elif isinstance(step, Sequence) and not isinstance(step, str):
+                data = step
+            else:
+                raise ValueError(f"not a pipeline step: {step!r}")
+            outputs.append(data)
+        return outputs
+
+
+def _close(outputs: list) -> None:
+    """Close every step's generator, last first, so a step upstream of a failure (the extraction
+    sandbox, an open file) cleans up now rather than whenever the garbage collector gets to it."""
+    for data in reversed(outputs):
+        if isinstance(data, Generator):
+            try:
+                data.close()
+            except Exception as error:  # the task's own error is the one to report
+                logger.debug(f"closing a step after the task ended: {error}")
+
+
+def _die_with_parent(_executor) -> None:
+    processes.die_with_parent()
+
+
+def _quiet_task_logger(logging_dir, rank: int):
     """datatrove's task logger, with the console at WARNING: full logs still go to logs/."""
-    import sys
-
-    from datatrove.utils.logging import logger
-
     logger.remove()
     logfile = logging_dir.open(f"logs/task_{rank:05d}.log", "w")
-    logger.add(sys.stderr, level="WARNING", format="{time:HH:mm:ss} | {level: <8} | {message}")
+    _console()
     logger.add(logfile, level="DEBUG",
                format="{time:YYYY-MM-DD HH:mm:ss.SSS} | {level: <8} | {name}:{function}:{line} - {message}")
     logger.info(f"Launching pipeline for {rank=}")
     return logfile
 
 
-class QuietLocalExecutor(LocalPipelineExecutor):
-    """datatrove's LocalPipelineExecutor with the console log at WARNING, so a progress bar and
-    the summary stay readable; each task's full log is still in OUT/logs/logs/."""
+def _quiet_close_task_logger(logfile) -> None:
+    logger.complete()
+    logger.remove()
+    _console()
+    logfile.close()
 
-    def _run_for_rank(self, rank: int, local_rank: int = 0, node_rank: int = -1):
-        import datatrove.executor.base as base
 
-        base.add_task_logger = _quiet_task_logger
-        base.close_task_logger = _quiet_close_task_logger
-        return super()._run_for_rank(rank, local_rank, node_rank)
+def _console() -> None:
+    logger.add(sys.stderr, level="WARNING", format="{time:HH:mm:ss} | {level: <8} | {message}")
 
 
 @dataclass
@@ -189,12 +283,29 @@ def input_bytes(inputs: list[str]) -> int:
     return total
 
 
+RUN_MARKER = "config.resolved.yaml"  # written first by every run: a folder holding it is a curate run
+
+
+def check_replaceable(out: Path) -> None:
+    """Refuse to delete `out` for --overwrite unless it is empty or holds a curate run (its
+    `config.resolved.yaml`): pointed at a folder of anything else, naming what is there."""
+    if not out.is_dir():
+        raise RecipeError(f"--overwrite: {out} is not a folder; give an --output folder")
+    entries = sorted(p.name for p in out.iterdir())
+    if entries and RUN_MARKER not in entries:
+        shown = ", ".join(entries[:5]) + (f" and {len(entries) - 5} more" if len(entries) > 5 else "")
+        raise RecipeError(f"--overwrite refused: {out} is not a curate run folder (no {RUN_MARKER}); "
+                          f"it holds {shown}. Remove it yourself or choose another --output")
+
+
 def run(recipe: Recipe, overwrite: bool = False, progress: bool = True) -> RunResult:
     """Run `recipe` to completion and return what happened; see the module docstring for reruns."""
     out = Path(recipe.output)
     resolved = resolved_config(recipe)
     config_file = out / "config.resolved.yaml"
     if overwrite and out.exists():
+        processes.RunLock(out).check()  # never delete the folder of a run that is still going
+        check_replaceable(out)
         shutil.rmtree(out)
     if config_file.exists():
         previous = yaml.safe_load(config_file.read_text())
@@ -205,10 +316,28 @@ def run(recipe: Recipe, overwrite: bool = False, progress: bool = True) -> RunRe
             )
     pipeline = build_pipeline(recipe, progress=progress and recipe.executor.type == "local")
     stages = pipeline
-    depends, pipeline = chain_prepasses(recipe, pipeline, partial(build_pass, recipe))
+    depends, pipeline = chain_prepasses(pipeline, partial(build_pass, recipe), recipe.output,
+                                        recipe.executor.tasks, recipe.name)
     executor = build_executor(recipe, pipeline, depends=depends)
     out.mkdir(parents=True, exist_ok=True)
-    config_file.write_text(yaml.safe_dump(resolved, sort_keys=False, allow_unicode=True))
+    with processes.RunLock(out) as lock:  # refused while another run (or a worker of one) writes here
+        for each in _local_chain(executor):
+            each.run_lock = str(lock.path.parent)
+        with naming(str(config_file)):
+            config_file.write_text(yaml.safe_dump(resolved, sort_keys=False, allow_unicode=True))
+        return _execute(recipe, executor, stages, out)
+
+
+def _local_chain(executor) -> list:
+    """`executor` and every executor it depends on, if they are local ones (the others run elsewhere)."""
+    chain = []
+    while isinstance(executor, QuietLocalExecutor):
+        chain.append(executor)
+        executor = executor.depends
+    return chain
+
+
+def _execute(recipe: Recipe, executor, stages: list, out: Path) -> RunResult:
     result = RunResult(recipe, str(out), did_work=True, input_bytes=input_bytes(recipe.inputs))
     pending = executor.get_incomplete_ranks()
     if not pending:
@@ -233,46 +362,45 @@ def run(recipe: Recipe, overwrite: bool = False, progress: bool = True) -> RunRe
     if not executor.get_incomplete_ranks():
         remove_streams(stages)
     merge_stats(out)
-    for step in stages:  # per-run reports computed from the decision table (OUT/reports/*.parquet)
-        if hasattr(step, "write_report"):
-            step.write_report(out)
+    write_reports(out, [step.reports() for step in stages if isinstance(step, CurateStep)])
     return result
-
-
-def _quiet_close_task_logger(logfile):
-    import sys
-
-    from datatrove.utils.logging import logger
-
-    logger.complete()
-    logger.remove()
-    logger.add(sys.stderr, level="WARNING", format="{time:HH:mm:ss} | {level: <8} | {message}")
-    logfile.close()
 
 
 @contextmanager
 def _console_warnings_only():
     """datatrove logs every task's stats table at INFO; curate prints its own summary instead."""
-    import sys
-
-    from datatrove.utils.logging import logger
-
-    def console():
-        logger.remove()  # datatrove's task loggers replace all handlers too, so reset them all
-        logger.add(sys.stderr, level="WARNING", format="{time:HH:mm:ss} | {level: <8} | {message}")
-
-    console()
+    logger.remove()  # datatrove's task loggers replace all handlers too, so reset them all
+    _console()
     try:
         yield
     finally:
-        console()
+        logger.remove()
+        _console()
+
+
+def write_reports(out: Path, reports: list[dict[str, str]]) -> None:
+    """Run each stage's report SQL (`CurateStep.reports()`) over the view `decisions` (every task's
+    decision file) and write the result to OUT/reports/<name>.parquet; any number of tasks give one
+    report. curate.tools.stats opens these files as views of the same names."""
+    wanted = {name: sql for declared in reports for name, sql in declared.items()}
+    if not wanted:
+        return
+    import duckdb
+
+    (out / "reports").mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect()
+    decisions = sql_files(sorted((out / "decisions").rglob("*.parquet")))
+    con.execute(f"CREATE VIEW decisions AS SELECT * FROM read_parquet({decisions}, union_by_name=true, "
+                "hive_partitioning=false)")
+    for name, sql in wanted.items():
+        con.execute(f"COPY ({sql}) TO {literal(out / 'reports' / f'{name}.parquet')} (FORMAT parquet)")
+    con.close()
 
 
 def merge_stats(out: Path) -> None:
     """Merge every task's datatrove stats into OUT/stats.json (covers resumed runs too)."""
-    from datatrove.utils.stats import PipelineStats
-
     merged = PipelineStats()
     for path in sorted((out / "logs" / "stats").glob("*.json")):
         merged += PipelineStats.from_json(json.loads(path.read_text()))
-    (out / "stats.json").write_text(merged.to_json())
+    with naming(str(out / "stats.json")):
+        (out / "stats.json").write_text(merged.to_json())

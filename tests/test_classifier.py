@@ -8,7 +8,7 @@ from curate.cli import main
 from curate.filters.fasttext_classifier import FastTextClassifier
 from curate.tools.classifier import TrainParams, chunks, normalize, precision_recall, roc_auc, train
 from tests.classifier_data import negative_texts, positive_texts, write_texts
-from tests.conftest import write_recipe
+from tests.conftest import REPO, write_recipe
 
 GOOD = ["The committee examined the evidence carefully and published a detailed report on its findings.",
         "In the spring the river rose, and the farmers moved their animals to the higher fields.",
@@ -149,3 +149,43 @@ def test_quality_classifier_on_real_data_reaches_auc_0_9_and_is_deterministic(qu
     other = train([str(pos)], [str(neg)], str(tmp_path / "c.bin"), TrainParams(**{**QUALITY.__dict__, "seed": 1}))
     assert (tmp_path / "c.bin").read_bytes() != (tmp_path / "a.bin").read_bytes()
     assert other.metrics["auc"] >= 0.9
+
+
+@pytest.mark.parametrize("tokens, vocab", [(2_000, 500), (19_655, 3_000), (5_000_000, 200_000), (10**9, 2_000_000)])
+def test_default_size_fits_the_data(tokens, vocab):
+    from curate.tools.classifier import MAX_MODEL_BYTES, model_bytes, sized
+
+    params, notes = sized(TrainParams(), tokens, vocab)
+    assert params.dim <= (64 if tokens <= 100_000_000 else 100) and params.bucket <= max(2 * tokens, 2**14)
+    size = model_bytes(vocab, params.bucket, params.dim)
+    assert params.quantize == (size > MAX_MODEL_BYTES) and notes
+    assert size <= MAX_MODEL_BYTES or params.bucket == 2**14  # only a vocabulary that large needs quantizing
+    # values given are kept
+    given, _ = sized(TrainParams(dim=100, bucket=2_000_000, quantize=False), tokens, vocab)
+    assert (given.dim, given.bucket, given.quantize) == (100, 2_000_000, False)
+
+
+def test_readme_flags_give_a_small_model_and_a_complete_card(shared, sample_crawl, tmp_path):
+    """README: `curate train-classifier --positive good/ --negative out/cc/documents --output
+    models/quality.bin --chunk-words 300 --quantize` (good/: a Gutenberg book), without size options;
+    fastText's defaults made an 803 MB model of it (103 MB quantized)."""
+    good = tmp_path / "good"
+    good.mkdir()
+    (good / "book.txt").symlink_to(shared / "clean_text" / "gutenberg" / "pg9198_complete_angler.txt")
+    run = CliRunner().invoke(main, ["run", str(REPO / "pipelines" / "fineweb.yaml"), "--input", str(sample_crawl),
+                                    "--output", str(tmp_path / "cc"), "--no-progress"])
+    assert run.exit_code == 0, run.output
+    for extra in (["--quantize"], []):
+        model = tmp_path / "models" / f"quality{len(extra)}.bin"
+        out = CliRunner().invoke(main, ["train-classifier", "--positive", str(good), "--negative",
+                                        str(tmp_path / "cc" / "documents"), "--output", str(model),
+                                        "--chunk-words", "300", *extra])
+        assert out.exit_code == 0, out.output
+        size = model.stat().st_size
+        assert size < 20 * 2**20
+        assert f"({size / 2**20:.2f} MB;" in out.output  # the size is printed
+        for phase in ("reading: ", "training: ", "evaluating: "):
+            assert phase in out.output
+        card = json.loads(model.with_name(model.stem + ".card.json").read_text())
+        assert card["fasttext_version"].startswith("fasttext") and card["fasttext_version"].split()[-1][0].isdigit()
+        assert card["model_bytes"] == size and card["params"]["dim"] <= 64 and card["params"]["quantize"] == bool(extra)

@@ -81,3 +81,44 @@ def test_stats_command_formats(demo):
     assert rows.exit_code == 0 and sum(r["n"] for r in json.loads(rows.output)) > 40
     bad = runner.invoke(main, ["stats", str(out), "SELECT nope FROM decisions"])
     assert bad.exit_code == 1 and "query failed" in bad.output
+
+
+def test_list_stages_name_shows_parameters_signals_and_reasons():
+    from curate.filters.gopher_quality import GopherQuality
+
+    result = CliRunner().invoke(main, ["list-stages", "gopher_quality"])
+    assert result.exit_code == 0, result.output
+    rows = {line.split()[0]: line.split() for line in result.output.splitlines() if line.strip()}
+    assert rows["min_doc_words"][1:] == ["int", "|", "None", "50"]  # type and default, from the constructor
+    assert rows["language"][1:] == ["str", "'auto'"]
+    for column, signal in GopherQuality.declared().items():
+        assert column in rows
+        if signal.keep:
+            assert rows[column][2] == signal.keep  # the declared direction
+    assert rows["gopher_quality__n_stop_words"][3:] == ["min_stop_words", "too_few_stop_words"]
+    reasons = next(line for line in result.output.splitlines() if line.startswith("reasons:"))
+    for reason in ("too_few_words", "too_many_words", "too_many_hashes", "too_few_stop_words"):
+        assert f"gopher_quality:{reason}" in reasons
+
+
+@pytest.mark.parametrize("name, reason", [("extract", "extract:timeout"), ("url_filter", "url_filter:opt_out"),
+                                          ("c4_quality", "c4_quality:lorem_ipsum"), ("minhash", "minhash:duplicate")])
+def test_list_stages_name_finds_reasons_in_declarations_and_docstrings(name, reason):
+    result = CliRunner().invoke(main, ["list-stages", name])
+    assert result.exit_code == 0 and reason in result.output.splitlines()[-1]
+
+
+def test_list_stages_name_unknown_is_one_line():
+    result = CliRunner().invoke(main, ["list-stages", "gopher_qualty"])
+    assert result.exit_code == 1 and "did you mean 'gopher_quality'" in result.output
+
+
+def test_list_stages_shows_whole_first_sentences():
+    from curate.tools.stages import summary
+
+    assert summary("Cut (a. b. c.) here, e.g. not. There.") == "Cut (a. b. c.) here, e.g. not."
+    result = CliRunner().invoke(main, ["list-stages"])
+    minhash = next(line for line in result.output.splitlines() if line.startswith("minhash@1"))
+    assert minhash.endswith("the one with the smallest order key (a hash of id and source file).")
+    for line in result.output.splitlines()[2:]:
+        assert line.rstrip().endswith((".", ")", "`")), line

@@ -53,6 +53,18 @@ def test_every_named_query_answers_and_the_funnel_adds_up(annotated):
         stats.named(annotated, "nope", con)
 
 
+def test_the_run_summary_funnel_counts_what_the_decision_table_holds(annotated):
+    f = stats.funnel(annotated)
+    decisions = f"'{annotated}/decisions/*.parquet'"
+    assert (f.records, f.kept) == duckdb.sql(f"SELECT count(*), count(*) FILTER (WHERE stage IS NULL) "
+                                             f"FROM {decisions}").fetchall()[0]
+    dropped = dict(duckdb.sql(f"SELECT stage, count(*) FROM {decisions} WHERE stage IS NOT NULL GROUP BY 1").fetchall())
+    assert {stage: n for stage, _, n, _ in f.rows if n} == dropped
+    assert all(docs_in - n == docs_out for _, docs_in, n, docs_out in f.rows)
+    assert all(a[3] == b[1] for a, b in zip(f.rows, f.rows[1:]))  # each stage gets what the one before kept
+    assert f.reasons == sorted(f.reasons, key=lambda r: (-r[1], r[0])) and f.would_drop
+
+
 def test_stats_cli_named_queries_formats_and_report_views(annotated):
     run = CliRunner()
     result = run.invoke(main, ["stats", str(annotated)])
@@ -201,7 +213,7 @@ def ablation_folder(path):
     return path
 
 
-def test_report_renders_every_chart_in_headless_chromium(annotated, tmp_path):
+def test_report_renders_every_chart_and_every_declared_signal_in_headless_chromium(annotated, tmp_path):
     (annotated / "reports").mkdir(exist_ok=True)
     pq.write_table(pa.table({"benchmark": ["gsm8k", "mmlu"], "contaminated": [2, 0]}),
                    annotated / "reports" / "decontamination.parquet")
@@ -212,25 +224,46 @@ def test_report_renders_every_chart_in_headless_chromium(annotated, tmp_path):
     page = path.read_text()
     assert "<script" not in page and "src=" not in page and "href=" not in page  # loads nothing
     assert "<h2>Decontamination</h2>" in page and "gsm8k" in page
+    assert "Tokens are not recorded in this run" in page  # no n_tokens column: said, not estimated
+    con = stats.connect(annotated)
+    present = stats.columns(con)
+    declared = [c for c in sweep.declarations(annotated) if c in present and not c.endswith("__reason")]
+    with_values = {c for c in declared if con.execute(f'SELECT count("{c}") FROM decisions').fetchone()[0]}
     browser = chromium()
     try:
         browser.get(path.as_uri())
+        browser.execute_script("document.querySelectorAll('details').forEach(d => d.open = true)")
         charts = browser.execute_script("""return [...document.querySelectorAll('figure.chart')].map(f => {
             const svg = f.querySelector('svg'); const box = svg ? svg.getBoundingClientRect() : {width: 0, height: 0};
-            const marks = svg ? [...svg.querySelectorAll('rect.bar, path.line')] : [];
+            const marks = svg ? [...svg.querySelectorAll('rect.bar, path.line, circle.dot')] : [];
             const drawn = marks.filter(m => { const b = m.getBoundingClientRect(); return b.width > 0 || b.height > 0; });
-            return [f.id, box.width, box.height, marks.length, drawn.length]; });""")
+            const cut = svg ? [...svg.querySelectorAll('text')].filter(t => { const b = t.getBoundingClientRect();
+                return b.left < box.left - 1 || b.right > box.right + 1 || b.top < box.top - 1 || b.bottom > box.bottom + 1;
+                }).map(t => t.textContent) : [];
+            return [f.id, box.width, box.height, marks.length, drawn.length, cut]; });""")
+        signals = browser.execute_script("""return Object.fromEntries([...document.querySelectorAll('div.signal')].map(
+            d => [d.id, [d.getBoundingClientRect().height, d.querySelectorAll('figure.chart').length,
+                         d.closest('details') ? d.closest('details').id : null]]));""")
         height = browser.execute_script("return document.body.scrollHeight")
         browser.set_window_size(1400, min(height + 100, 16000))
         browser.save_screenshot(str(tmp_path / "report.png"))
     finally:
         browser.quit()
     ids = {c[0] for c in charts}
-    expected = {"chart-funnel", "chart-reasons", "chart-languages", "chart-domains", "chart-lengths-chars",
-                "chart-lengths-words", "chart-dedup-minhash", "chart-ablation-val_loss", "chart-ablation-summary",
-                "chart-ablation-curves", "chart-sweep-fineweb_quality__line_punct_ratio",
-                "chart-signal-gopher_quality__mean_word_length"}
+    expected = {"chart-funnel", "chart-retention", "chart-reasons", "chart-languages", "chart-domains",
+                "chart-lengths-chars", "chart-lengths-words", "chart-dedup-minhash", "chart-ablation-val_loss",
+                "chart-ablation-hellaswag", "chart-ablation-delta-val_loss", "chart-ablation-curves",
+                "chart-sweep-fineweb_quality__line_punct_ratio", "chart-sweep-gopher_quality__mean_word_length",
+                "chart-signal-gopher_quality__mean_word_length", "chart-sweep-language_score"}
     assert expected <= ids, expected - ids
-    for chart_id, width, height, marks, drawn in charts:
+    for chart_id, width, height, marks, drawn, cut in charts:
         assert width > 0 and height > 0 and marks > 0 and drawn == marks, (chart_id, width, height, marks, drawn)
+        assert cut == [], f"{chart_id}: labels cut off: {cut}"
+    # every declared signal of the run, none left out: a figure each, grouped in its stage's <details>
+    assert len(declared) > 24 and set(signals) == {f"signal-{c}" for c in declared}
+    for column in declared:
+        box_height, figures, group = signals[f"signal-{column}"]
+        assert box_height > 0 and group and group.startswith("stage-"), column
+        assert figures >= (1 if column in with_values else 0), column
+    assert {f"chart-signal-{c}" for c in with_values} <= ids
     assert (tmp_path / "report.png").stat().st_size > 10_000

@@ -185,26 +185,34 @@ _BASE = np.uint64(1_000_003)
 _LEN_MIX = np.uint64(0x9E3779B97F4A7C15)
 _INV_BASE = np.uint64(pow(1_000_003, -1, 2**64))
 _inverse_power_table = np.ones(1, dtype=np.uint64)
+_MAX_TABLE = 1 << 20  # entries (8 MB) of the inverse powers kept between documents; longer texts build their own
 
 
 def _inverse_powers(size: int) -> np.ndarray:
+    """BASE**-i mod 2**64 for i < `size`. The table is kept for the next document up to
+    `_MAX_TABLE` entries, so one very long text does not hold its memory for the rest of the run."""
     global _inverse_power_table
     if len(_inverse_power_table) < size:
-        table = np.full(max(size, 2 * len(_inverse_power_table)), _INV_BASE, dtype=np.uint64)
+        table = np.full(max(size, min(2 * len(_inverse_power_table), _MAX_TABLE)), _INV_BASE, dtype=np.uint64)
         table[0] = 1
         with np.errstate(over="ignore"):
             np.cumprod(table, out=table)
+        if len(table) > _MAX_TABLE:
+            return table
         _inverse_power_table = table
     return _inverse_power_table
 
 
 _cache: OrderedDict[int, TextFeatures] = OrderedDict()
-_CACHE_SIZE = 4
+_CACHE_SIZE = 4  # documents: every filter of a pipeline sees one document before the next is read
+_CACHE_CHARS = 4_000_000  # ... and at most this many characters of text, beyond the newest document
 
 
 def features(doc, language: str = "en") -> TextFeatures:
     """The `TextFeatures` of `doc.text`, shared by every filter that sees this text; `language`
-    may be `auto` (the document's own)."""
+    may be `auto` (the document's own). The cache is bounded in documents and in characters
+    (features cost several times their text: word lists, n-gram ids, hash prefix sums), so it
+    never holds more than a few documents' worth, however long the run (issue 14)."""
     language = doc_language(doc, language)
     text = doc.text
     key = id(text)
@@ -213,6 +221,6 @@ def features(doc, language: str = "en") -> TextFeatures:
         return feats
     feats = TextFeatures(text, language)
     _cache[key] = feats
-    if len(_cache) > _CACHE_SIZE:
+    while len(_cache) > _CACHE_SIZE or (len(_cache) > 1 and sum(len(f.text) for f in _cache.values()) > _CACHE_CHARS):
         _cache.popitem(last=False)
     return feats

@@ -1,23 +1,33 @@
 """The end of every curate pipeline: kept documents to `documents/`, one row per record to `decisions/`.
 
 Both outputs are written by datatrove `ParquetWriter`s with an explicit schema (so every task
-writes the same columns, whatever its documents) and row groups of 100,000 rows, which lets DuckDB
-skip row groups by their column statistics instead of issuing one request per tiny group
-(datatrove #263). Memory is bounded by one row group per output, whatever the shard size.
+writes the same columns, whatever its documents) and large row groups, which lets DuckDB skip row
+groups by their column statistics instead of issuing one request per tiny group (datatrove #263).
+A row group ends at 100,000 rows or at 16 MB of buffered Arrow data, whichever comes first
+(`BoundedParquetWriter`): datatrove's writer buffers rows as Python dicts by count only, so one
+task held up to 100,000 decision rows (60 columns each) and kept documents before writing any,
+and its peak RSS grew from 420 MB at 2,529 pages to 1,387 MB at 40,464 (issue 14). Buffered
+rows become Arrow every 1,000 rows or 4 MB, so a task's two writers hold at most about 8 MB of
+Python rows and 32 MB of Arrow data, whatever the shard size (bench/memory.py).
 """
 
 from __future__ import annotations
 
 import re
+from collections import Counter, defaultdict
+from contextlib import contextmanager
 from urllib.parse import urlsplit
 
 from datatrove.data import Document, DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 from datatrove.pipeline.writers import ParquetWriter
 
-from curate.core.step import DROP_REASON, DROP_STAGE, is_dropped
+from curate.core.step import DROP_REASON, DROP_STAGE, DeclaresSignals, is_dropped, signal_key
 
 ROW_GROUP = 100_000
+MAX_BUFFER_BYTES = 16 * 2**20  # Arrow bytes a writer buffers (over its open files) before writing a row group
+CHUNK_ROWS = 1_000  # Python rows buffered per file before they become Arrow ...
+CHUNK_BYTES = 4 * 2**20  # ... or this many bytes of Python rows (`row_bytes`) over a writer's open files
 PARTITIONS = {"language": "lang"}  # column -> Hive partition key of documents/ (`lang=en`)
 UNDETERMINED = "und"
 
@@ -54,14 +64,15 @@ def schema_of(columns: dict[str, str]):
 
 
 def signal_columns(steps) -> dict[str, str]:
-    """Every signal column that `steps` declare, in pipeline order."""
+    """Every signal column that `steps` (instances or classes) declare, in pipeline order; a step
+    that does not declare signals (`DeclaresSignals`: curate's stages and readers) adds none."""
     columns: dict[str, str] = {}
     for step in steps:
-        cls = type(step) if not isinstance(step, type) else step
-        namespace = getattr(cls, "namespace", "")
-        all_signals = cls.all_signals() if hasattr(cls, "all_signals") else getattr(cls, "signals", {})
-        for signal, kind in all_signals.items():
-            columns[f"{namespace}__{signal}"] = kind
+        cls = step if isinstance(step, type) else type(step)
+        if not issubclass(cls, DeclaresSignals):
+            continue
+        for signal, kind in cls.all_signals().items():
+            columns[signal_key(cls.namespace, signal)] = kind
     return columns
 
 
@@ -104,7 +115,7 @@ class DecisionWriter(PipelineStep):
         self.partition_by = partition_by
 
     def _writer(self, sub: str, columns: dict[str, str], filename: str = "${rank}.parquet") -> ParquetWriter:
-        return ParquetWriter(
+        return BoundedParquetWriter(
             f"{self.output_folder}/{sub}",
             output_filename=filename,
             batch_size=self.row_group_size,
@@ -163,8 +174,107 @@ class DecisionWriter(PipelineStep):
         from datatrove.io import get_datafolder
 
         schema = schema_of(columns)
-        with get_datafolder(f"{self.output_folder}/{sub}").open(f"{rank:05d}.parquet", "wb") as f:
+        with naming(f"{self.output_folder}/{sub}/{rank:05d}.parquet"), \
+                get_datafolder(f"{self.output_folder}/{sub}").open(f"{rank:05d}.parquet", "wb") as f:
             pq.write_table(schema.empty_table(), f)
+
+
+class BoundedParquetWriter(ParquetWriter):
+    """datatrove's `ParquetWriter` that ends a row group at `batch_size` rows or once its open
+    files together buffer `max_buffer_bytes` of Arrow data, whichever comes first.
+
+    datatrove's writer keeps up to `batch_size` rows as Python dicts, and a dict of 60 columns
+    costs several times its Arrow size. Here rows become Arrow record batches every `CHUNK_ROWS`
+    rows or `CHUNK_BYTES` (estimated, over all open files), and a row group is written from a
+    file's batches when they reach `batch_size` rows or, once all files' batches together pass
+    the byte bound, from the file holding the most. Row groups are as large as the bound allows
+    (DuckDB skips row groups by their statistics), and memory depends neither on the shard's size
+    nor on the number of partitions. Needs an explicit `schema`.
+    """
+
+    def __init__(self, *args, max_buffer_bytes: int = MAX_BUFFER_BYTES, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.schema is None:
+            raise ValueError("BoundedParquetWriter needs an explicit schema")
+        self.max_buffer_bytes = max_buffer_bytes
+        self.chunk_rows = min(CHUNK_ROWS, self.batch_size)
+        self._pending: Counter = Counter()  # filename -> estimated bytes of its Python rows
+        self._chunks: dict[str, list] = defaultdict(list)  # filename -> Arrow record batches
+        self._chunk_rows: Counter = Counter()
+        self._chunk_bytes: Counter = Counter()
+
+    def _write(self, document: dict, file_handler, filename: str):
+        with naming(f"{self.output_folder.path}/{filename}"):
+            self._buffer(document, file_handler, filename)
+
+    def close_file(self, filename: str):
+        with naming(f"{self.output_folder.path}/{filename}"):
+            super().close_file(filename)
+
+    def _buffer(self, document: dict, file_handler, filename: str):
+        if self.max_file_size > 0:
+            filename = self._get_filename_with_file_id(filename)
+        if filename not in self._writers:
+            import pyarrow.parquet as pq
+
+            self._writers[filename] = pq.ParquetWriter(
+                file_handler, schema=self.schema, compression=self.compression,
+                use_content_defined_chunking=self.use_content_defined_chunking,
+                write_page_index=self.write_page_index)
+        rows = self._batches[filename]
+        rows.append(document)
+        self._pending[filename] += row_bytes(document)
+        if len(rows) >= self.chunk_rows or self._chunk_rows[filename] + len(rows) >= self.batch_size:
+            self._to_arrow(filename)
+        elif self._pending.total() >= CHUNK_BYTES:
+            self._to_arrow(max(self._pending, key=self._pending.get))
+        else:
+            return
+        if self._chunk_rows[filename] >= self.batch_size:
+            self._write_batch(filename)
+        elif self._chunk_bytes.total() >= self.max_buffer_bytes:
+            self._write_batch(max(self._chunk_bytes, key=self._chunk_bytes.get))
+
+    def _to_arrow(self, filename: str) -> None:
+        import pyarrow as pa
+
+        rows = self._batches.pop(filename, None)
+        self._pending.pop(filename, None)
+        if rows:
+            batch = pa.RecordBatch.from_pylist(rows, schema=self.schema)
+            self._chunks[filename].append(batch)
+            self._chunk_rows[filename] += batch.num_rows
+            self._chunk_bytes[filename] += batch.nbytes
+
+    def _write_batch(self, filename: str) -> None:
+        """Write everything `filename` buffers as one row group (datatrove calls this on close too)."""
+        import pyarrow as pa
+
+        self._to_arrow(filename)
+        chunks = self._chunks.pop(filename, None)
+        self._chunk_rows.pop(filename, None)
+        self._chunk_bytes.pop(filename, None)
+        if chunks:
+            table = pa.Table.from_batches(chunks, schema=self.schema)
+            self._writers[filename].write_table(table, row_group_size=table.num_rows)
+
+
+def row_bytes(row: dict) -> int:
+    """About what `row` costs as a Python dict: its strings, and 64 bytes per column (the dict's
+    slot and a boxed number); close enough to bound a buffer, cheap enough to run on every row."""
+    return 64 * len(row) + sum(len(v) for v in row.values() if type(v) is str)
+
+
+@contextmanager
+def naming(path: str):
+    """Give an OSError raised inside the `with` that names no file (a failed write or flush, as on
+    a full disk) `path` as its filename, so the CLI's one-line error says where."""
+    try:
+        yield
+    except OSError as error:
+        if error.filename is not None:
+            raise
+        raise OSError(error.errno, error.strerror or str(error), path) from error
 
 
 def _unwrap_row(_writer, doc: _Row) -> dict:

@@ -70,4 +70,7 @@ def load_fasttext(path: Path):
 
     # fastText prints a deprecation warning on every load_model; silence it
     fasttext.FastText.eprint = lambda *args, **kwargs: None
-    return fasttext.load_model(str(path))
+    try:
+        return fasttext.load_model(str(path))
+    except ValueError as error:  # fastText: "<path> has wrong file format!"
+        raise ModelNotFound(f"{path}: not a fastText model file") from error

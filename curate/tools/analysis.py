@@ -25,6 +25,7 @@ from pathlib import Path
 import duckdb
 import yaml
 
+from curate.resources import wordlists
 from curate.tools import stats
 
 TERMS = Path(__file__).parent / "data" / "identity_terms.yaml"
@@ -98,12 +99,11 @@ def identity(con: duckdb.DuckDBPyConnection, axes: dict[str, dict[str, list[str]
 
 
 def badword_list(path: str | Path, language: str = "en") -> list[str]:
-    path = Path(path)
-    if path.is_dir():
-        path = path / language
-    if not path.is_file():
-        raise FileNotFoundError(f"bad-word list not found: {path}")
-    return [line.strip().lower() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    """The lowercased words of an LDNOOBW-style list file, or of `language`'s list in the folder `path`."""
+    words = wordlists.load_words(path, language)
+    if words is None:
+        raise FileNotFoundError(f"bad-word list not found: {wordlists.list_path(path, language)}")
+    return sorted({w.lower() for w in words})
 
 
 def toxicity(con: duckdb.DuckDBPyConnection, n_docs: int, threshold: float, badwords: str | Path | None,

@@ -29,7 +29,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from curate.core.text import normalize
@@ -155,12 +156,51 @@ class TrainParams:
     seed: int = 0
     epoch: int = 5
     lr: float = 0.1
-    dim: int = 100
+    dim: int | None = None  # None: by training tokens (`sized`)
     word_ngrams: int = 2
     min_count: int = 1
-    bucket: int = 2_000_000
+    bucket: int | None = None  # None: by training tokens, within MAX_MODEL_BYTES (`sized`)
     thread: int = 1
-    quantize: bool = False
+    quantize: bool | None = None  # None: only if the model would still be over MAX_MODEL_BYTES
+
+
+MAX_MODEL_BYTES = 10 * 2**20
+MIN_BUCKET, MAX_BUCKET = 2**14, 2_000_000  # fastText's default bucket is the ceiling
+
+
+def model_bytes(vocab: int, bucket: int, dim: int) -> int:
+    """fastText's input matrix, (words + buckets) x dim float32, which is nearly all of a .bin."""
+    return (vocab + bucket) * dim * 4
+
+
+def sized(params: TrainParams, n_tokens: int, vocab: int) -> tuple[TrainParams, list[str]]:
+    """`params` with unset dim, bucket and quantize chosen for `n_tokens` training tokens of
+    `vocab` distinct words, and a note per choice.
+
+    fastText's defaults (dim 100, 2M bigram buckets) make an 800 MB model whatever the data:
+    128 documents gave 803 MB (issue 16). A binary quality classifier needs little capacity
+    (Joulin et al. 2016, "Bag of Tricks": 10 hidden units with bigrams match deep models), so
+    dim is 32 up to 1M training tokens, 64 up to 100M, then fastText's 100. Distinct bigrams are
+    at most the number of tokens, so more buckets than the next power of two above it only hold
+    zeros; buckets are then cut so the model fits MAX_MODEL_BYTES (10 MB), and a model that still
+    would not (a vocabulary that large) is quantized unless `quantize` is set."""
+    notes, changes = [], {}
+    if params.dim is None:
+        changes["dim"] = 32 if n_tokens <= 1_000_000 else 64 if n_tokens <= 100_000_000 else 100
+        notes.append(f"dim {changes['dim']} for {n_tokens:,} training tokens")
+    dim = changes.get("dim", params.dim)
+    if params.bucket is None:
+        bucket = min(MAX_BUCKET, max(MIN_BUCKET, 1 << max(0, n_tokens - 1).bit_length()))
+        fit = MAX_MODEL_BYTES // (4 * dim) - vocab
+        changes["bucket"] = max(MIN_BUCKET, min(bucket, fit))
+        notes.append(f"bucket {changes['bucket']:,} (at most {n_tokens:,} distinct bigrams, model within "
+                     f"{MAX_MODEL_BYTES // 2**20} MB)")
+    bucket = changes.get("bucket", params.bucket)
+    if params.quantize is None:
+        changes["quantize"] = model_bytes(vocab, bucket, dim) > MAX_MODEL_BYTES
+        if changes["quantize"]:
+            notes.append(f"quantized: {model_bytes(vocab, bucket, dim) / 2**20:.0f} MB unquantized")
+    return replace(params, **changes), notes
 
 
 @dataclass
@@ -173,6 +213,9 @@ class TrainResult:
     params: dict
     inputs: dict = field(default_factory=dict)
     seconds: float = 0.0
+    model_bytes: int = 0
+    training_tokens: int = 0
+    chosen: list[str] = field(default_factory=list)  # the size parameters chosen for the data (`sized`)
 
 
 def with_config(config: str | None, positive: list[str], negative: list[str], options: dict):
@@ -216,16 +259,20 @@ def score(model, texts: list[str], label: str) -> list[float]:
     return out
 
 
-def train(positive: list[str], negative: list[str], output: str, params: TrainParams | None = None) -> TrainResult:
-    """Train, evaluate and save a classifier (see the module docstring); returns its card's data."""
+def train(positive: list[str], negative: list[str], output: str, params: TrainParams | None = None,
+          log: Callable[[str], None] | None = None) -> TrainResult:
+    """Train, evaluate and save a classifier (see the module docstring); returns its card's data.
+    `log` gets one line per phase (reading, training, evaluating) with its time."""
     from curate.resources.models import load_fasttext
 
+    log = log or (lambda _message: None)
     params = params or TrainParams()
     start = time.perf_counter()
     pos, pos_inputs = load_documents(positive, params.chunk_words)
     neg, neg_inputs = load_documents(negative, params.chunk_words)
     if not pos or not neg:
         raise ValueError(f"need documents of both classes; got {len(pos)} positive, {len(neg)} negative")
+    log(f"reading: {len(pos):,} positive and {len(neg):,} negative documents ({_since(start)})")
     rng = random.Random(params.seed)
     counts = {"positive_read": len(pos), "negative_read": len(neg)}
     n_pos, n_neg = (min(len(pos), len(neg)),) * 2 if params.balance else (len(pos), len(neg))
@@ -236,37 +283,58 @@ def train(positive: list[str], negative: list[str], output: str, params: TrainPa
     neg_train, neg_test = split([normalize(t) for t in neg], params.holdout, rng)
     counts.update(positive_train=len(pos_train), negative_train=len(neg_train),
                   positive_heldout=len(pos_test), negative_heldout=len(neg_test))
+    words = [w for t in pos_train + neg_train for w in t.split()]
+    params, chosen = sized(params, len(words), len(set(words)))
     examples = [f"__label__{params.label} {t}" for t in pos_train] + \
                [f"__label__{params.negative_label} {t}" for t in neg_train]
     rng.shuffle(examples)  # fastText reads the file in order; classes must be interleaved
     out = Path(output)
     out.parent.mkdir(parents=True, exist_ok=True)
+    phase = time.perf_counter()
+    log(f"training: {len(examples):,} examples, {len(words):,} tokens; dim {params.dim}, bucket {params.bucket:,}, "
+        f"epoch {params.epoch}{', then quantizing' if params.quantize else ''} ...")
+    _fit(examples, params, out)
+    log(f"training: done ({_since(phase)})")
+    phase = time.perf_counter()
+    metrics = evaluate(load_fasttext(out), pos_test, neg_test, params.label)  # exactly what was saved
+    log(f"evaluating: {len(pos_test) + len(neg_test):,} held-out documents ({_since(phase)})")
+    result = TrainResult(model=str(out), card_json=str(card_path(out, ".json")), card_md=str(card_path(out, ".md")),
+                         counts=counts, metrics=metrics, params=asdict(params),
+                         inputs={"positive": [asdict(s) for s in pos_inputs],
+                                 "negative": [asdict(s) for s in neg_inputs]},
+                         seconds=round(time.perf_counter() - start, 2), model_bytes=out.stat().st_size,
+                         training_tokens=len(words), chosen=chosen)
+    write_card(result)
+    return result
+
+
+def _since(start: float) -> str:
+    return f"{time.perf_counter() - start:.1f} s"
+
+
+def _fit(examples: list[str], params: TrainParams, out: Path) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         train_file = Path(tmp) / "train.txt"
         train_file.write_text("\n".join(examples) + "\n", encoding="utf-8")
         fit_kwargs = dict(input=str(train_file), epoch=params.epoch, lr=params.lr, dim=params.dim,
                           wordNgrams=params.word_ngrams, minCount=params.min_count, bucket=params.bucket,
                           thread=params.thread, seed=params.seed, loss="softmax", verbose=0)
-        error = _fit_in_fresh_process(fit_kwargs, params.quantize, str(out))
+        error = _fit_in_fresh_process(fit_kwargs, bool(params.quantize), str(out))
     if error:  # "Encountered NaN": diverged, usually on very little data
         raise ValueError(f"fastText training failed ({error}); with {len(examples)} examples, "
                          "try a lower --lr, fewer --epoch or more data")
-    model = load_fasttext(out)  # evaluate exactly what was saved
+
+
+def evaluate(model, pos_test: list[str], neg_test: list[str], label: str) -> dict:
+    """Held-out precision and recall at p >= 0.5, ROC AUC, and the AUC of length alone."""
     texts, labels = pos_test + neg_test, [1] * len(pos_test) + [0] * len(neg_test)
-    metrics = {}
-    if texts:
-        scores = score(model, texts, params.label)
-        precision, recall = precision_recall(scores, labels, 0.5)
-        metrics = {"auc": round(roc_auc(scores, labels), 4), "precision": round(precision, 4),
-                   "recall": round(recall, 4), "threshold": 0.5,
-                   "length_only_auc": round(roc_auc([float(len(t.split())) for t in texts], labels), 4)}
-    result = TrainResult(model=str(out), card_json=str(card_path(out, ".json")), card_md=str(card_path(out, ".md")),
-                         counts=counts, metrics=metrics, params=asdict(params),
-                         inputs={"positive": [asdict(s) for s in pos_inputs],
-                                 "negative": [asdict(s) for s in neg_inputs]},
-                         seconds=round(time.perf_counter() - start, 2))
-    write_card(result)
-    return result
+    if not texts:
+        return {}
+    scores = score(model, texts, label)
+    precision, recall = precision_recall(scores, labels, 0.5)
+    return {"auc": round(roc_auc(scores, labels), 4), "precision": round(precision, 4),
+            "recall": round(recall, 4), "threshold": 0.5,
+            "length_only_auc": round(roc_auc([float(len(t.split())) for t in texts], labels), 4)}
 
 
 def _fit_in_fresh_process(kwargs: dict, quantize: bool, output: str) -> str | None:
@@ -278,14 +346,14 @@ def _fit_in_fresh_process(kwargs: dict, quantize: bool, output: str) -> str | No
     on tiny data, of the input path, which train() keeps at a fixed length)."""
     job = json.dumps({"kwargs": kwargs, "quantize": quantize, "output": output})
     env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "PYTHONPATH", "LANG")}  # same layout for every caller
-    done = subprocess.run([sys.executable, "-c", "from curate.tools.classifier import _fit; _fit()"], input=job,
+    done = subprocess.run([sys.executable, "-c", "from curate.tools.classifier import _fit_child; _fit_child()"], input=job,
                           capture_output=True, text=True, env=env)
     if done.returncode != 0:
         return done.stderr.strip().splitlines()[-1] if done.stderr.strip() else f"exit status {done.returncode}"
     return None
 
 
-def _fit() -> None:
+def _fit_child() -> None:
     """The child of `_fit_in_fresh_process`: a JSON job on stdin."""
     import fasttext
 
@@ -301,17 +369,27 @@ def card_path(model: Path, suffix: str) -> Path:
     return model.with_name(model.stem + ".card" + suffix)
 
 
-def write_card(result: TrainResult) -> None:
-    import fasttext
+def fasttext_version() -> str | None:
+    """The installed fastText distribution and its version (`fasttext-numpy2-wheel 0.9.2`):
+    the module has no `__version__`, and several distributions install a `fasttext` module
+    (fasttext-predict, prediction only, too); the one that can train is named first."""
+    from importlib import metadata
 
-    data = {**asdict(result), "fasttext_version": getattr(fasttext, "__version__", None),
+    names = sorted(metadata.packages_distributions().get("fasttext", []), key=lambda n: ("predict" in n, n))
+    return next((f"{name} {metadata.version(name)}" for name in names), None)
+
+
+def write_card(result: TrainResult) -> None:
+    data = {**asdict(result), "fasttext_version": fasttext_version(),
             "normalization": "curate.core.text.normalize (NFKC, lowercase, punctuation split off, one line)"}
     Path(result.card_json).write_text(json.dumps(data, indent=1) + "\n")
     m, c, p = result.metrics, result.counts, result.params
     lines = [f"# Model card: {Path(result.model).name}", "",
              f"fastText supervised classifier, label `__label__{p['label']}` (positive) vs "
              f"`__label__{p['negative_label']}` (negative), trained by `curate train-classifier` "
-             f"in {result.seconds} s.", "",
+             f"in {result.seconds} s with {fasttext_version()}; {result.model_bytes / 2**20:.2f} MB, "
+             f"{result.training_tokens:,} training tokens.", "",
+             *[f"- {note}" for note in result.chosen], *([""] if result.chosen else []),
              "## Inputs", "", "| class | input | documents | skipped |", "|---|---|---|---|"]
     for cls in ("positive", "negative"):
         for s in result.inputs[cls]:

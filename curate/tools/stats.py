@@ -8,6 +8,9 @@ from pathlib import Path
 import duckdb
 import yaml
 
+from curate.core.sql import files as sql_files
+from curate.core.sql import identifier, literal
+
 
 def connect(out: str | Path, threads: int | None = None) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB with views over OUT's Parquet files.
@@ -23,11 +26,11 @@ def connect(out: str | Path, threads: int | None = None) -> duckdb.DuckDBPyConne
         files = sorted((out / view).rglob("*.parquet"))  # documents/lang=xx/ when routed by language
         if not files:
             raise FileNotFoundError(f"{out / view} has no Parquet files: is {out} the output of `curate run`?")
-        con.execute(f"CREATE VIEW {view} AS SELECT * FROM read_parquet('{out / view}/**/*.parquet', "
+        con.execute(f"CREATE VIEW {view} AS SELECT * FROM read_parquet({sql_files(files)}, "
                     "union_by_name=true, hive_partitioning=false)")
     for path in sorted((out / "reports").glob("*.parquet")):
         if path.stem.isidentifier() and path.stem not in ("decisions", "documents"):
-            con.execute(f'CREATE VIEW "{path.stem}" AS SELECT * FROM read_parquet(\'{path}\')')
+            con.execute(f"CREATE VIEW {identifier(path.stem)} AS SELECT * FROM read_parquet({literal(path)})")
     return con
 
 
@@ -52,6 +55,8 @@ def stage_order(out: str | Path) -> list[str]:
 
 @dataclass
 class Funnel:
+    """The run summary's view of `funnel_rows`: documents only, with the top reasons."""
+
     rows: list[tuple[str, int, int, int]]  # stage, in, dropped, out
     records: int
     kept: int
@@ -60,25 +65,19 @@ class Funnel:
 
 
 def funnel(out: str | Path) -> Funnel:
+    """The documents columns of `funnel_rows`, the ten commonest drop reasons, and in annotate
+    mode the reasons filters would drop kept documents for."""
     con = connect(out)
-    records, kept = con.execute("SELECT count(*), count(*) FILTER (WHERE stage IS NULL) FROM decisions").fetchone()
-    dropped = dict(con.execute("SELECT stage, count(*) FROM decisions WHERE stage IS NOT NULL GROUP BY stage").fetchall())
-    rows, remaining = [], records
-    order = stage_order(out)
-    order += sorted(set(dropped) - set(order))
-    for stage in order:
-        n = dropped.get(stage, 0)
-        rows.append((stage, remaining, n, remaining - n))
-        remaining -= n
+    _, rows = funnel_rows(con, out)
+    records, kept = rows[0][1], rows[-1][3]  # the first stage sees every record; what leaves the last is kept
     reasons = con.execute("SELECT reason, count(*) FROM decisions WHERE reason IS NOT NULL "
                           "GROUP BY reason ORDER BY 2 DESC, 1 LIMIT 10").fetchall()
-    columns = [c for (c,) in con.execute("SELECT column_name FROM (DESCRIBE decisions)").fetchall()]
     would = []
-    for column in columns:
+    for column in columns(con):
         if column.endswith("__reason"):
             would += con.execute(f'SELECT "{column}", count(*) FROM decisions WHERE "{column}" IS NOT NULL '
-                                 f"AND stage IS NULL GROUP BY 1 ORDER BY 2 DESC").fetchall()
-    return Funnel(rows, records, kept, reasons, would)
+                                 f"AND stage IS NULL GROUP BY 1 ORDER BY 2 DESC, 1").fetchall()
+    return Funnel([row[:4] for row in rows], records, kept, reasons, would)
 
 
 def query(out: str | Path, sql: str) -> tuple[list[str], list[tuple]]:
@@ -101,9 +100,11 @@ def signal_columns(con: duckdb.DuckDBPyConnection, view: str = "decisions") -> l
 
 
 def funnel_rows(con: duckdb.DuckDBPyConnection, out: str | Path) -> tuple[list[str], list[tuple]]:
-    """Documents and characters in, dropped and out of each stage, in pipeline order.
+    """Documents and characters in, dropped and out of each stage, in pipeline order: the one funnel
+    query (`curate stats --query funnel`, the report's funnel, and `funnel()` for the run summary).
 
     Characters are those of the extracted text (`n_chars`), so they start after extraction.
+    Stages the recipe does not name (none, normally) follow its own, sorted.
     """
     per_stage = {stage: (n, chars or 0) for stage, n, chars in
                  con.execute("SELECT stage, count(*), sum(n_chars) FROM decisions GROUP BY stage").fetchall()}

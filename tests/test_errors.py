@@ -1,0 +1,120 @@
+"""Every failure of the world outside the code is one `Error:` line naming the path, exit 1 (issue 14).
+
+Each case runs the real `curate` command in a subprocess on the sample crawl and reads its
+stderr whole: besides the `curate: running ...` banner and datatrove's warnings, exactly one
+line, starting `Error:`, and no traceback; `--debug` shows the traceback instead. A path with an
+apostrophe, quotes, spaces and non-ASCII letters works end to end: run, summary, stats, report.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+FINEWEB = str(REPO / "pipelines" / "fineweb.yaml")
+
+
+def curate(*args, timeout: float = 300) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "curate.cli", *map(str, args)], cwd=REPO, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def error_line(result: subprocess.CompletedProcess) -> str:
+    """The one error line of a failed command (asserting there is exactly one, and no traceback)."""
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr + result.stdout, result.stderr
+    lines = [line for line in result.stderr.splitlines()
+             if line.strip() and not line.startswith("curate: running") and "| WARNING  |" not in line]
+    assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr
+    return lines[0]
+
+
+def run(sample_crawl, output, *extra) -> subprocess.CompletedProcess:
+    return curate("run", FINEWEB, "--input", sample_crawl, "--output", output, "--no-progress", *extra)
+
+
+@pytest.fixture
+def read_only(tmp_path):
+    """A folder nobody may write in: mode 555, or for root (who ignores modes) the immutable attribute."""
+    folder = tmp_path / "read-only"
+    folder.mkdir()
+    if os.geteuid() != 0:
+        folder.chmod(0o555)
+        yield folder
+        folder.chmod(0o755)
+        return
+    if not shutil.which("chattr") or subprocess.run(["chattr", "+i", str(folder)], capture_output=True).returncode:
+        pytest.skip("running as root and cannot make a folder immutable (chattr +i)")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["chattr", "-i", str(folder)], check=True)
+
+
+@pytest.mark.parametrize("inside", [False, True], ids=["the output folder", "its parent"])
+def test_a_read_only_output_folder(sample_crawl, read_only, inside):
+    output = read_only / "out" if inside else read_only
+    line = error_line(run(sample_crawl, output))
+    assert str(output) in line
+
+
+def test_a_full_disk(sample_crawl, tmp_path):
+    """The decision file is a link to /dev/full: every write to it fails with ENOSPC, a real OSError."""
+    if not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full on this system")
+    output = tmp_path / "out"
+    (output / "decisions").mkdir(parents=True)
+    (output / "decisions" / "00000.parquet").symlink_to("/dev/full")
+    line = error_line(run(sample_crawl, output))
+    assert "No space left on device" in line and str(output / "decisions" / "00000.parquet") in line
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_model_file_that_is_not_a_model(sample_crawl, tmp_path, workers):
+    garbage = tmp_path / "garbage.bin"
+    garbage.write_bytes(b"this is not a fastText model\n" * 100)
+    line = error_line(run(sample_crawl, tmp_path / "out", f"stages.fasttext_lang.model={garbage}",
+                          "--tasks", workers, "--workers", workers))
+    assert str(garbage) in line and "fastText" in line
+
+
+@pytest.mark.parametrize("override, named", [
+    ("stages.9.x=1", "stages.9.x=1"),
+    ("executor.tasks=abc", "executor.tasks"),
+    ("stages.extract.timeout=[", "stages.extract.timeout"),
+])
+def test_a_bad_override(sample_crawl, tmp_path, override, named):
+    line = error_line(run(sample_crawl, tmp_path / "out", override))
+    assert named in line
+    assert not (tmp_path / "out").exists()  # refused before any work
+
+
+def test_debug_shows_the_traceback(sample_crawl, tmp_path):
+    result = curate("--debug", "run", FINEWEB, "--input", sample_crawl, "--output", tmp_path / "out", "stages.9.x=1")
+    assert result.returncode == 1 and "Traceback" in result.stderr and "RecipeError" in result.stderr
+
+
+def test_a_path_with_any_character_works_end_to_end(sample_crawl, tmp_path):
+    output = tmp_path / "it's a \"quoted\" run, ü 名"
+    result = run(sample_crawl, output)
+    assert result.returncode == 0, result.stderr
+    assert "Summary: fineweb" in result.stdout and "Traceback" not in result.stderr
+    stats = curate("stats", output, "--format", "json")
+    assert stats.returncode == 0, stats.stderr
+    assert '"funnel"' in stats.stdout
+    query = curate("stats", output, "SELECT count(*) AS n FROM decisions", "--format", "csv")
+    assert query.returncode == 0 and int(query.stdout.split()[-1]) > 0, query.stderr
+    report = curate("report", output)
+    assert report.returncode == 0, report.stderr
+    assert (output / "report.html").is_file()
+
+
+def test_stats_on_a_folder_that_is_not_a_run(tmp_path):
+    line = error_line(curate("stats", tmp_path))
+    assert str(tmp_path) in line
