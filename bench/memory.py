@@ -6,9 +6,10 @@ per size, written with warcio (bench/determinism.py's writer). Each size runs
 `pipelines/fineweb.yaml` through `curate run` with 1 task and 1 worker in a fresh Python process;
 with one worker datatrove runs the task in that process, which reports its own peak RSS (VmHWM,
 see `CHILD`) and its largest child's (`RUSAGE_CHILDREN`: the extraction sandbox, whose figure
-includes the pages it shares with the worker it was forked from). Before issue 14 the worker peaked at 420 MB for 2,529 pages, 581 MB for
-10,116 and 1,387 MB for 40,464 (one Common Crawl WARC's worth): the writers held up to 100,000
-rows before writing any. Bar: every size within 15% of the smallest size's peak, and under 600 MB.
+includes the pages it shares with the worker it was forked from). Before issue 14 the worker
+peaked at 420 MB for 2,529 pages, 581 MB for 10,116 and 1,387 MB for 40,464 (one Common Crawl
+WARC's worth): the writers held up to 100,000 rows before writing any. Bar: every size within 15%
+of the smallest size's peak, and under 600 MB. Figures: docs/PERFORMANCE.md.
 
     .venv/bin/python bench/memory.py            # 2,000, 10,000 and 40,000 records
     .venv/bin/python bench/memory.py --quick    # 250 and 1,000 records, under a minute
