@@ -8,6 +8,7 @@ apostrophe, quotes, spaces and non-ASCII letters works end to end: run, summary,
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -118,3 +119,18 @@ def test_a_path_with_any_character_works_end_to_end(sample_crawl, tmp_path):
 def test_stats_on_a_folder_that_is_not_a_run(tmp_path):
     line = error_line(curate("stats", tmp_path))
     assert str(tmp_path) in line
+
+
+def test_s3_input_without_s3fs_names_the_extra_to_install(tmp_path):
+    if importlib.util.find_spec("s3fs") is not None:
+        pytest.skip("s3fs is installed here: the missing-backend message cannot be shown")
+    line = error_line(curate("run", FINEWEB, "--input", "s3://commoncrawl/crawl-data/x/", "--output",
+                             tmp_path / "out", "--no-progress"))
+    assert "s3fs" in line and "curate[s3]" in line
+
+
+def test_hf_path_without_the_network_is_one_line(tmp_path):
+    # offline here (only package registries are reachable); online, the made-up repo is an error too
+    line = error_line(curate("run", FINEWEB, "--input", "hf://datasets/curate-test/no-such-repo", "--output",
+                             tmp_path / "out", "--no-progress", timeout=120))
+    assert line.startswith("Error: ")
