@@ -1,6 +1,6 @@
 """The `curate` command: thin shells over curate's API, each with an example in its help.
 
-Every command runs inside one error boundary (`Boundary`): a failure of the world outside the
+Every command runs inside one error boundary (`curate.errors.Boundary`): a failure of the world outside the
 code (a file that cannot be read or written, a full disk, a bad recipe, override or model file,
 an output folder in use) ends the command with one line, `Error: <message naming the path>`, and
 exit status 1; `curate --debug ...` shows the traceback instead.
@@ -15,65 +15,9 @@ import click
 
 from curate.core import registry
 from curate.core.config import RecipeError, load_recipe
-from curate.core.processes import OutputInUse
 from curate.core.sql import literal
+from curate.errors import Boundary
 from curate.tools.display import emit, render_summary, table
-
-NETWORK_MODULES = ("httpx", "httpx2", "httpcore", "httpcore2", "requests", "urllib3", "huggingface_hub", "aiohttp")
-EXTRAS = {"s3fs": "s3"}  # fsspec backend -> the curate extra that installs it
-
-
-def _missing_backend(error: BaseException) -> str | None:
-    """The fsspec backend package an ImportError asks for ("Install s3fs to access S3"), if any."""
-    words = str(error).split()
-    return words[1] if isinstance(error, ImportError) and len(words) > 1 and words[0] == "Install" else None
-
-
-def _network(error: BaseException) -> bool:
-    return type(error).__module__.split(".")[0] in NETWORK_MODULES
-
-
-def describe(error: BaseException) -> str:
-    """One line for `error`, naming the path(s) an OSError carries."""
-    backend = _missing_backend(error)
-    if backend:
-        extra = EXTRAS.get(backend)
-        hint = f"pip install 'curate[{extra}]'" if extra else f"pip install {backend}"
-        return f"{error} (fsspec has no backend for this path): {hint}"
-    if _network(error):
-        return (f"cannot reach the network ({type(error).__name__}: {' '.join(str(error).split())}); "
-                "remote paths (hf://, s3://, https://) need it: check the connection or use a local copy")
-    if isinstance(error, OSError) and error.filename is not None:
-        paths = " -> ".join(str(p) for p in (error.filename, error.filename2) if p is not None)
-        return f"{paths}: {error.strerror or error}"
-    return " ".join(str(error).split()) or type(error).__name__
-
-
-def known(error: BaseException) -> bool:
-    """Whether `error` is a failure of the world outside the code, reported as one line."""
-    from curate.io.documents import DocumentError
-    from curate.resources.models import ModelNotFound
-
-    if isinstance(error, (OSError, RecipeError, ModelNotFound, OutputInUse, DocumentError, registry.UnknownStage)):
-        return True
-    if _missing_backend(error) or _network(error):
-        return True
-    duckdb = sys.modules.get("duckdb")  # a query on files that are missing, unreadable or not Parquet
-    return duckdb is not None and isinstance(error, (duckdb.IOException, duckdb.InvalidInputException))
-
-
-class Boundary(click.Group):
-    """The one error boundary of the CLI (see the module docstring)."""
-
-    def invoke(self, ctx: click.Context):
-        try:
-            return super().invoke(ctx)
-        except click.ClickException:
-            raise
-        except Exception as error:
-            if ctx.params.get("debug") or not known(error):
-                raise
-            raise click.ClickException(describe(error)) from None
 
 
 @click.group(cls=Boundary)
@@ -305,7 +249,6 @@ def ablate_command(config, overrides, output):
     Example: curate ablate pipelines/ablation_damage_tiny.yaml --output out/ablate
     """
     from curate.ablation.run import load_config, run_ablation
-    from curate.core.config import RecipeError
 
     try:
         run_ablation(load_config(config, list(overrides)), output=output, log=lambda m: click.echo(m, err=True))

@@ -29,6 +29,7 @@ LAYERS: tuple[tuple[str, int], ...] = (
     ("curate.tools", 4),
     ("curate.ablation", 5),
     ("curate.cli", 6),
+    ("curate.errors", 6),  # the CLI's error boundary
     ("curate.__main__", 6),
 )
 # source folder of each package that the build maps elsewhere (pyproject.toml [tool.setuptools.package-dir])
