@@ -113,7 +113,8 @@ def example_recipe(spec) -> str:
 def test_every_stage_records_only_declared_signals(spec, corpus, sample_crawl, tmp_path, request, monkeypatch):
     text = example_recipe(spec)
     overrides = []
-    if "CURATE_SHARED_DATA" in text or spec.name == "fasttext_lang":
+    # fasttext_lang needs lid.176; c4_badwords' default LDNOOBW lists are shared data too
+    if "CURATE_SHARED_DATA" in text or spec.name in ("fasttext_lang", "c4_badwords"):
         monkeypatch.setenv("CURATE_SHARED_DATA", str(request.getfixturevalue("shared")))
     if spec.name == "fasttext_lang":
         overrides.append(f"stages.fasttext_lang.model={request.getfixturevalue('lid_model')}")
