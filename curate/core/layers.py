@@ -30,6 +30,7 @@ LAYERS: tuple[tuple[str, int], ...] = (
     ("curate.ablation", 5),
     ("curate.cli", 6),
     ("curate.errors", 6),  # the CLI's error boundary
+    ("curate.commands", 6),  # CLI commands in their own modules, registered by curate.cli
     ("curate.__main__", 6),
 )
 # source folder of each package that the build maps elsewhere (pyproject.toml [tool.setuptools.package-dir])
