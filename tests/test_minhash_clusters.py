@@ -51,7 +51,8 @@ def brute_force(keys: list[list[int]], edges: list[tuple[int, int]]) -> list[lis
         for ref in group:
             partner = kept if kept in neighbours[ref] else min(neighbours[ref], key=order.get)
             rows[ref >> 32].append({"position": ref & 0xFFFFFFFF, "cluster_id": name[kept], "cluster_size": len(group),
-                                    "kept": ref == kept, "duplicate_of": None if ref == kept else name[partner]})
+                                    "kept": ref == kept, "duplicate_of": None if ref == kept else name[partner],
+                                    "earlier": False})
     return [sorted(r, key=lambda row: row["position"]) for r in rows]
 
 

@@ -82,6 +82,7 @@ def test_clusters_are_connected_components_keeping_the_smallest_key(tmp_path):
         f.write(edges.tobytes())
     list(DedupClusters(str(tmp_path), max_records=2).run(iter([]), 0, 1))
     rows = {r: pq.read_table(folder.open(f"clusters/{r:05d}.parquet", "rb")).to_pylist() for r in (0, 1)}
+    assert not any(row.pop("earlier") for r in rows.values() for row in r)  # no earlier run's index here
     # duplicate_of: the kept document when it is a neighbour, else the neighbour with the smallest key
     assert rows[0] == [
         {"position": 0, "cluster_id": "t1d0", "cluster_size": 4, "kept": False, "duplicate_of": "t0d1"},

@@ -12,7 +12,10 @@ much: LSH alone also pairs documents well below its threshold (at J = 0.6, 14 x 
 of the time). The work is sharded across tasks by band and, with more tasks than bands, by ranges
 of the 64-bit band hash, so this pass scales past the number of bands. Memory: one block per run
 merged plus the largest bucket (see runs.py), and an edge buffer; signatures and keys are
-memory-mapped, and read only for the members of buckets of two or more.
+memory-mapped, and read only for the members of buckets of two or more. With `against`, each
+earlier run's index (index.py) is merged in as more runs, its documents first in every bucket;
+with `index_dir`, the merged records of this run's own documents are saved there, one sorted file
+per (band, hash range).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from datatrove.data import DocumentsPipeline
 from datatrove.io import get_datafolder
 from datatrove.pipeline.base import PipelineStep
 
+from curate.filters.minhash.index import EARLIER, band_file, index_readers, is_earlier, locate, priority
 from curate.filters.minhash.runs import EDGE, RunReader, merge_runs
 
 
@@ -40,8 +44,10 @@ def units_of(rank: int, world_size: int, num_bands: int) -> list[tuple[int, int,
 
 def bucket_edges(block: np.ndarray, keys=None) -> np.ndarray:
     """Edges (representative, other) of a sorted block whose buckets are complete. The
-    representative is the member with the smallest (key, ref); `keys(refs)` gives the members'
-    order keys (None: the refs themselves, i.e. the bucket's first member)."""
+    representative is the member with the smallest (priority, key, ref): documents of earlier
+    runs' indexes first (index.priority), then the smallest order key; `keys(refs)` gives the
+    members' order keys (None: the refs themselves, i.e. the bucket's first member). Edges between
+    two earlier documents are left out: they belong to the earlier run."""
     h = block["h"]
     starts = np.flatnonzero(np.r_[True, h[1:] != h[:-1]])
     sizes = np.diff(np.r_[starts, len(h)])
@@ -50,11 +56,11 @@ def bucket_edges(block: np.ndarray, keys=None) -> np.ndarray:
         return np.empty(0, EDGE)
     h, ref = shared["h"], shared["ref"]
     key = ref if keys is None else keys(ref)
-    by_key = np.lexsort((ref, key, h))  # within a bucket, smallest key first (ties by ref)
+    by_key = np.lexsort((ref, key, priority(ref), h))  # within a bucket, earliest run, smallest key first
     h, ref = h[by_key], ref[by_key]
     starts = np.flatnonzero(np.r_[True, h[1:] != h[:-1]])
     first = np.repeat(ref[starts], np.diff(np.r_[starts, len(h)]))
-    keep = first != ref
+    keep = (first != ref) & ~(is_earlier(first) & is_earlier(ref))
     edges = np.empty(int(keep.sum()), EDGE)
     edges["a"], edges["b"] = first[keep], ref[keep]
     return edges
@@ -68,16 +74,23 @@ class DedupBuckets(PipelineStep):
     type = "🫂 - DEDUP"
 
     def __init__(self, work_dir: str, num_bands: int, block_records: int = 1 << 16,
-                 min_similarity: float | None = None, num_perm: int = 0):
+                 min_similarity: float | None = None, num_perm: int = 0, against: list[str] | tuple = (),
+                 index_dir: str | None = None):
         super().__init__()
         self.work_dir, self.num_bands, self.block_records = work_dir, num_bands, block_records
         self.min_similarity, self.num_perm = min_similarity, num_perm
+        self.against, self.index_dir = list(against), index_dir  # earlier indexes; where to save this run's
         self._maps: dict = {}
 
     def _mapped(self, folder, kind: str, rank: int, dtype: str, width: int) -> np.ndarray:
-        """Task `rank`'s `kind` file (`sigs` or `keys`), memory-mapped (read whole if remote)."""
+        """Task `rank`'s `kind` file (`sigs` or `keys`), memory-mapped (read whole if remote); a
+        task number from EARLIER on is a task of an earlier run's index (index.py)."""
         if (kind, rank) not in self._maps:
-            path = f"{kind}/{rank:05d}.bin"
+            task = rank
+            if rank >= EARLIER:
+                index, task = locate(self.against, rank)
+                folder = get_datafolder(index)
+            path = f"{kind}/{task:05d}.bin"
             if folder.is_local():
                 data = np.memmap(folder.resolve_paths(path), dtype, "r")
             else:  # remote: the file is read whole (one task's signatures or keys)
@@ -118,13 +131,29 @@ class DedupBuckets(PipelineStep):
             for band, lo, hi in units_of(rank, world_size, self.num_bands):
                 runs = sorted(folder.glob(f"bands/{band:03d}/*.bin"))
                 readers = [RunReader(folder, path, block=self.block_records, lo=lo, hi=hi) for path in runs]
+                readers += index_readers(self.against, band, lo, hi, self.block_records)
+                saved = self._index_file(band, lo)
                 with self.track_time("band"):
                     for block in merge_runs(readers):
                         edges = self.verify(folder, bucket_edges(block, lambda refs: self._keys(folder, refs)))
                         n_edges += len(edges)
                         out.write(edges.tobytes())
+                        if saved is not None:
+                            saved[1].write(block[~is_earlier(block["ref"])].tobytes())
+                if saved is not None:
+                    saved[1].close()
+                    saved[0].mv(f"{saved[2]}.tmp", saved[2])
         self._maps = {}  # memory maps are per task; the step is serialised to executor.json after
         folder.mv(tmp, f"edges/{rank:05d}.bin")
         self.stat_update("edges", value=n_edges)
         return
         yield
+
+    def _index_file(self, band: int, lo: int):
+        """(folder, open file, path) of this run's index file of a band's hash range (None: no index
+        is saved): the merged records of the run's own documents, already sorted by hash."""
+        if self.index_dir is None:
+            return None
+        index = get_datafolder(self.index_dir)
+        path = band_file(band, lo)
+        return index, index.open(f"{path}.tmp", "wb"), path

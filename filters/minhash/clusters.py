@@ -6,7 +6,9 @@ for every signature task, one row per document of a cluster of two or more, sort
 `duplicate_of`: the document this one was found to duplicate, i.e. a neighbour in the duplicate
 graph (every edge was checked on the full signatures), the kept one when it is a neighbour. Naming
 the cluster's kept document instead would be wrong for chains: an edited copy of an edited copy
-may share far less with the kept document than with the copy it was matched to.
+may share far less with the kept document than with the copy it was matched to. `earlier`: the
+cluster holds a document of an earlier run's index (index.py), which it keeps. With `index_dir`,
+the pass ends by saving this run's index there (index.publish).
 
 Everything is a stream of sorted runs on disk (extsort.py), so memory is bounded by
 `max_records` (records of 2 to 4 uint64 fields; with the sort's copies, measured at most ~280
@@ -32,6 +34,7 @@ from datatrove.pipeline.base import PipelineStep
 
 from curate.filters.minhash.components import both_ways, components
 from curate.filters.minhash.extsort import lookup, merged, records, spill_runs
+from curate.filters.minhash.index import EARLIER, is_earlier, locate, publish
 from curate.filters.minhash.runs import EDGE, RunReader
 
 TMP = "tmp/clusters"
@@ -76,10 +79,13 @@ def _rows_between(file, lo: int, hi: int):
 
 
 class _Column:
-    """One column of `docs/*.parquet`, one task in memory at a time (bounded by the task size)."""
+    """One column of `docs/*.parquet`, one task in memory at a time (bounded by the task size).
+    Tasks from index.EARLIER on are an earlier run's (`against`): their key is 0, so an earlier
+    document is the one its cluster keeps, and their ids come from that run's index."""
 
-    def __init__(self, folder, name: str):
+    def __init__(self, folder, name: str, against: list[str] | tuple = ()):
         self.folder, self.name, self.task, self.values = folder, name, None, None
+        self.against = against
 
     def take(self, refs: np.ndarray):
         """The values at `refs`, all of one task."""
@@ -87,8 +93,14 @@ class _Column:
         import pyarrow.parquet as pq
 
         task = int(refs[0] >> np.uint64(32))
+        if task >= EARLIER and self.name == "key":
+            return np.zeros(len(refs), np.uint64)
         if task != self.task:
-            with self.folder.open(f"docs/{task:05d}.parquet", "rb") as f:
+            folder, rank = self.folder, task
+            if task >= EARLIER:
+                index, rank = locate(self.against, task)
+                folder = get_datafolder(index)
+            with folder.open(f"docs/{rank:05d}.parquet", "rb") as f:
                 self.values = pq.read_table(f, columns=[self.name])[self.name].combine_chunks()
             self.task = task
         positions = (refs & LOW32).astype(np.int64)
@@ -114,11 +126,13 @@ class DedupClusters(PipelineStep):
     name = "🕸️ dedup clusters"
     type = "🫂 - DEDUP"
 
-    def __init__(self, work_dir: str, max_records: int = 1 << 22):
+    def __init__(self, work_dir: str, max_records: int = 1 << 22, against: list[str] | tuple = (),
+                 index_dir: str | None = None, manifest: dict | None = None):
         super().__init__()
         if max_records < 1:
             raise ValueError("max_records must be positive")
         self.work_dir, self.max_records = work_dir, max_records
+        self.against, self.index_dir, self.manifest = list(against), index_dir, manifest
 
     def _sorted(self, folder, name: str, blocks, dtype: np.dtype):
         return merged(folder, spill_runs(folder, f"{TMP}/{name}", blocks, dtype, self.max_records),
@@ -151,12 +165,15 @@ class DedupClusters(PipelineStep):
         with self.track_time("ids"):
             self._write(folder)
         folder.rm(TMP, recursive=True)
+        if self.index_dir is not None:
+            with self.track_time("index"):
+                publish(folder, self.index_dir, self.manifest or {})
         self.stat_update("duplicated_docs", value=n)
         return
         yield
 
     def _keyed(self, folder, labels):
-        keys = _Column(folder, "key")
+        keys = _Column(folder, "key", self.against)
         for block in labels:
             out = np.empty(len(block), KEYED)
             out["root"], out["node"] = block["v"], block["u"]
@@ -247,7 +264,7 @@ class DedupClusters(PipelineStep):
 
         # ids of the kept and matched documents, one task's id column at a time, into one file
         # per task named, sorted by the node asking
-        ids, id_files = _Column(folder, "id"), []
+        ids, id_files = _Column(folder, "id", self.against), []
         schema = pa.schema([("node", pa.uint64()), ("kind", pa.uint64()), ("id", pa.string())])
         writer = file = None
         for block in self._sorted(folder, "requests", self._requests(folder), REQUEST):
@@ -265,7 +282,8 @@ class DedupClusters(PipelineStep):
             writer.close()
             file.close()
         out_schema = pa.schema([("position", pa.int64()), ("cluster_id", pa.string()), ("cluster_size", pa.int64()),
-                                ("kept", pa.bool_()), ("duplicate_of", pa.string())])
+                                ("kept", pa.bool_()), ("duplicate_of", pa.string()),
+                                ("earlier", pa.bool_())])
         nodes = self._tasks_of(self._node_table(folder))
         current = next(nodes, None)
         for path in sorted(folder.glob("docs/*.parquet")):
@@ -289,7 +307,8 @@ class DedupClusters(PipelineStep):
             table = pa.table({"position": (mine["node"] & LOW32).astype(np.int64),
                               "cluster_id": found["id"].filter(pa.array(kinds == 0)),
                               "cluster_size": mine["size"].astype(np.int64), "kept": kept,
-                              "duplicate_of": dropped_ids.take(pa.array(at, mask=kept))}, schema=out_schema)
+                              "duplicate_of": dropped_ids.take(pa.array(at, mask=kept)),
+                              "earlier": is_earlier(mine["rep"])}, schema=out_schema)
             with folder.open(f"clusters/{task:05d}.parquet.tmp", "wb") as f:
                 pq.write_table(table, f)
             folder.mv(f"clusters/{task:05d}.parquet.tmp", f"clusters/{task:05d}.parquet")

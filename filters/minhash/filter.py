@@ -7,7 +7,10 @@ them with datatrove's `depends=`, so the same recipe runs on the local, Ray and 
 Input: the documents of one task, in the same order as in pass 1 (the same readers and stages,
 the same number of tasks), and `clusters/{rank:05d}.parquet`. Output: the documents, with
 `<ns>__cluster_id`, `<ns>__cluster_size`, `<ns>__duplicate_of`, `<ns>__kept` recorded; a duplicate
-is dropped with reason `<ns>:duplicate` (`filter` mode) or only annotated (`annotate` mode).
+is dropped with reason `<ns>:duplicate` (`filter` mode) or only annotated (`annotate` mode), and a
+near-duplicate of a document of an earlier run (`minhash: {against: [...]}`, index.py) with reason
+`<ns>:duplicate_of_earlier_run`. Every kept document has a `cluster_size` (1 when it has no
+duplicate), the size FineWeb-2's rehydration upsamples by (curate/tools/rehydrate.py).
 """
 
 from __future__ import annotations
@@ -22,11 +25,14 @@ from curate.core.step import CurateFilter, Pass, PassKind, Signal
 class DedupFilter(CurateFilter):
     signals: ClassVar[dict[str, Signal]] = {"cluster_id": Signal("string"), "cluster_size": Signal("int64"),
                                             "duplicate_of": Signal("string"),
-                                            "kept": Signal("bool", keep="higher", reasons=("duplicate",))}
+                                            "kept": Signal("bool", keep="higher",
+                                                           reasons=("duplicate", "duplicate_of_earlier_run"))}
     num_bands = 1
     num_perm = 0
     min_similarity: float | None = None
     names_kept = False  # duplicate_of: the cluster's kept document, not the graph neighbour matched
+    against: tuple = ()  # earlier runs' indexes (MinhashDedup)
+    save_index = False
     buffer_records = 1 << 22  # records a pass holds in memory (signatures, clusters); the rest spills to disk
 
     def __init__(self, work_dir: str | None = None, mode: str = "filter", emit_dropped: bool = False):
@@ -45,10 +51,21 @@ class DedupFilter(CurateFilter):
         from curate.filters.minhash.clusters import DedupClusters
 
         self._need_work_dir()
+        against = self.earlier_indexes()
+        index_dir = f"{self.work_dir}/index" if self.save_index else None
         return [Pass("signatures", [self.signature_step()], PassKind.INPUT),
                 Pass("buckets", [DedupBuckets(self.work_dir, self.num_bands, min_similarity=self.min_similarity,
-                                              num_perm=self.num_perm)], PassKind.TASKS),
-                Pass("clusters", [DedupClusters(self.work_dir, max_records=self.buffer_records)], PassKind.SINGLE)]
+                                              num_perm=self.num_perm, against=against, index_dir=index_dir)],
+                     PassKind.TASKS),
+                Pass("clusters", [DedupClusters(self.work_dir, max_records=self.buffer_records, against=against,
+                                                index_dir=index_dir, manifest=self.index_manifest())],
+                     PassKind.SINGLE)]
+
+    def earlier_indexes(self) -> list[str]:
+        return []
+
+    def index_manifest(self) -> dict:
+        return {}
 
     def _need_work_dir(self) -> None:
         if not self.work_dir:
@@ -60,14 +77,14 @@ class DedupFilter(CurateFilter):
             self.record(doc, "cluster_size", 1)
             self.record(doc, "kept", True)
             return None
-        cluster_id, size, kept, duplicate_of = row
+        cluster_id, size, kept, duplicate_of, earlier = row
         self.record(doc, "cluster_id", cluster_id)
         self.record(doc, "cluster_size", size)
         self.record(doc, "kept", kept)
         if kept:
             return None
         self.record(doc, "duplicate_of", cluster_id if self.names_kept else duplicate_of)
-        return "duplicate"
+        return "duplicate_of_earlier_run" if earlier else "duplicate"
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         import pyarrow.parquet as pq
@@ -77,8 +94,9 @@ class DedupFilter(CurateFilter):
         folder = get_datafolder(self.work_dir)
         with folder.open(f"clusters/{rank:05d}.parquet", "rb") as f:
             table = pq.read_table(f).to_pydict()
+        earlier = table.get("earlier") or [False] * len(table["position"])
         self._clusters = {p: row for p, *row in zip(table["position"], table["cluster_id"], table["cluster_size"],
-                                                    table["kept"], table["duplicate_of"])}
+                                                    table["kept"], table["duplicate_of"], earlier)}
 
         def positioned():
             for position, doc in enumerate(data):
@@ -103,15 +121,22 @@ class MinhashDedup(DedupFilter):
     give 0.9905 / 0.9926 and 0.9812 / 0.9800 (means over 8 reshuffles with other ids: 0.9873 / 0.9930
     and 0.9796 / 0.9867, against 0.9880 / 0.9935 and 0.9799 / 0.9867 before). Runs as four passes: see filters/minhash/__init__.py;
     the signatures and clusters passes hold `buffer_records` records and spill sorted runs to disk.
-    Example: `- minhash: {n: 5, bands: 14, rows: 8, seed: 1}`
+    `save_index` (default on) saves the run's MinHash index in OUT/dedup/minhash/index/; `against`
+    lists earlier runs' indexes (or their OUT folders): a document that near-duplicates one of their
+    documents is dropped as `duplicate_of_earlier_run`, without reading their text (index.py).
+    Example: `- minhash: {n: 5, bands: 14, rows: 8, seed: 1, against: [out/crawl-2024-10]}`
     """
 
     namespace = "minhash"
 
     def __init__(self, n: int = 5, unit: str = "word", bands: int = 14, rows: int = 8, seed: int = 1,
                  min_similarity: float | None = 0.74, buffer_records: int = 1 << 22, work_dir: str | None = None,
-                 mode: str = "filter", emit_dropped: bool = False):
+                 mode: str = "filter", emit_dropped: bool = False, against: list[str] | None = None,
+                 save_index: bool = True):
         super().__init__(work_dir=work_dir, mode=mode, emit_dropped=emit_dropped)
+        if isinstance(against, str):
+            against = [against]
+        self.against, self.save_index = tuple(against or ()), save_index
         if unit not in ("word", "char"):
             raise ValueError(f"unit must be 'word' or 'char', got {unit!r}")
         if min(n, bands, rows) < 1:
@@ -125,3 +150,16 @@ class MinhashDedup(DedupFilter):
 
         return MinhashSignatures(self.work_dir, self.bands, self.rows, self.n, self.unit, self.seed,
                                  buffer_records=self.buffer_records)
+
+    def index_manifest(self) -> dict:
+        return {"num_perm": self.num_perm, "bands": self.bands, "rows": self.rows, "n": self.n, "unit": self.unit,
+                "seed": self.seed}
+
+    def earlier_indexes(self) -> list[str]:
+        """The earlier indexes' folders, each checked against this stage's parameters (RecipeError)."""
+        from curate.filters.minhash.index import check, resolve
+
+        folders = [resolve(str(path)) for path in self.against]
+        for folder in folders:
+            check(folder, self.index_manifest())
+        return folders
