@@ -30,6 +30,7 @@ EXTRA_STAGES = [  # thresholds inside the sample's range, so both sides of each 
     {"nsfw_words": {"max_per_1k": 0.5}},
     {"minhash": {}},
     {"exact_dedup": {}},
+    {"url_dedup": {}},
 ]
 
 
