@@ -73,7 +73,7 @@ class CombinedExtract(HtmlExtract):
     uses trafilatura's own defaults (comments and tables kept, no precision bias), which score best
     on WCXB. `timeout` is seconds per page for all of it together; `max_bytes` skips larger pages
     before parsing.
-    Example: `- extract: {min_main_share: 0.43, min_main_words: 200, timeout: 1}`.
+    Example: `- extract@1: {min_main_share: 0.43, min_main_words: 200, timeout: 1}`.
     """
 
     name = "⛏ curate Extract"

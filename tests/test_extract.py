@@ -10,8 +10,8 @@ ARTICLE = ("<html><head><title>Bridges</title></head><body><nav><a href='/'>Home
            + "</article><footer>Copyright 2024</footer></body></html>")
 
 
-def page(text: str, content_type: str = "text/html", **meta) -> Document:
-    return Document(text=text, id="p", metadata={"read__warc_type": "response", "read__content_type": content_type,
+def page(text: str, content_type: str = "text/html", id: str = "p", **meta) -> Document:
+    return Document(text=text, id=id, metadata={"read__warc_type": "response", "read__content_type": content_type,
                                                  "read__payload_bytes": len(text.encode()), **meta})
 
 

@@ -1,4 +1,4 @@
-"""The resiliparse and default (`extract`) stages: outcomes, which candidate the default takes, bounded cost,
+"""The resiliparse, `extract@1` and default (`extract`, the learned selector) stages: outcomes, which candidate the default takes, bounded cost,
 and every real crawl file of ../shared/data/warc through extraction with each outcome counted."""
 
 import time
@@ -10,6 +10,7 @@ import pytest
 from curate.core.step import DROP_REASON, is_dropped
 from curate.filters.combined_extract import CombinedExtract, cleaned_visible, drop_repeated_lines
 from curate.filters.resiliparse_extract import ResiliparseExtract
+from curate.filters.select_extract import SelectExtract
 from curate.io.readers import WarcReader
 from tests.test_extract import ARTICLE, page, run
 
@@ -20,7 +21,7 @@ LISTING = ("<html><body><nav>" + "".join(f"<a href='/c{i}'>Category number {i}</
 CRAWL_SUFFIXES = (".warc", ".warc.gz", ".arc.gz", ".arc", ".wet.gz", ".wat.gz")
 
 
-@pytest.mark.parametrize("step", [ResiliparseExtract, CombinedExtract])
+@pytest.mark.parametrize("step", [ResiliparseExtract, CombinedExtract, SelectExtract])
 def test_every_outcome_is_a_reason(step):
     docs = [page("", "image/png"), page(ARTICLE, read__payload_bytes=50_000_000),
             page("<html><head><title>t</title></head><body>  </body></html>"), page(ARTICLE)]
@@ -94,7 +95,7 @@ def test_every_real_crawl_file_goes_through_extraction_with_each_outcome_counted
     outcomes = Counter()
     for path in files:
         docs = WarcReader(str(path.parent), glob_pattern=path.name).run()
-        for doc in CombinedExtract(emit_dropped=True).run(docs):
+        for doc in SelectExtract(emit_dropped=True).run(docs):  # the default
             reason = doc.metadata.get(DROP_REASON)
             outcomes[reason or ("extracted" if doc.metadata.get("read__warc_type") == "response" else "text")] += 1
             if not is_dropped(doc):
@@ -110,5 +111,5 @@ def test_the_arc_file_and_the_old_warc_files_are_extracted(shared):
     for name in ("ukwa/IAH-20080430204825-00000-blackbook-truncated.arc.gz",
                  "ukwa/IAH-20080430204825-00000-blackbook-truncated.warc.gz"):
         path = Path(shared / "warc" / name)
-        out = list(CombinedExtract(emit_dropped=True).run(WarcReader(str(path.parent), glob_pattern=path.name).run()))
+        out = list(SelectExtract(emit_dropped=True).run(WarcReader(str(path.parent), glob_pattern=path.name).run()))
         assert any(not is_dropped(d) for d in out), name

@@ -124,11 +124,13 @@ def test_every_stage_records_only_declared_signals(spec, corpus, sample_crawl, t
     else:
         reader = JsonlReader(str(corpus), glob_pattern="docs.jsonl")
     before, after = run_with_passes(step, reader, tmp_path)
-    declared = set(spec.columns())
+    (params,) = [next(iter(stage.values())) or {} for stage in yaml.safe_load(text)["stages"]]
+    declared = set(spec.columns(params))  # a stage may take its namespace from its parameters (classify's name)
+    namespace = spec.load().namespace_for(params)
     recorded = {key for doc, keys in after.items() for key in set(keys) - set(before[doc])}
     assert recorded - declared - BASE_KEYS == set(), f"{spec.versioned} records undeclared signals"
     assert recorded & declared, f"{spec.versioned} recorded none of its signals on {len(after)} documents"
-    assert all(k.startswith(spec.namespace + "__") for k in recorded - BASE_KEYS)
+    assert all(k.startswith(namespace + "__") for k in recorded - BASE_KEYS)
 
 
 def test_readers_record_only_declared_signals(sample_crawl, corpus):

@@ -62,7 +62,8 @@ def load_wcxb(path: Path, limit: int | None = None) -> list[dict]:
         if len(parts) >= 2 and parts[-2] == "ground-truth" and name.endswith(".json"):
             record = json.loads(data)
             page_type = (record.get("_internal") or {}).get("page_type", {}).get("primary")
-            gold[Path(name).stem] = ((record.get("ground_truth") or {}).get("main_content") or "", page_type)
+            gold[Path(name).stem] = ((record.get("ground_truth") or {}).get("main_content") or "", page_type,
+                                      parts[-3] if len(parts) >= 3 else "")
         elif len(parts) >= 2 and parts[-2] == "html" and (name.endswith(".html") or name.endswith(".html.gz")):
             html[parts[-1].split(".")[0]] = _html(data, name)
     ids = sorted(set(gold) & set(html))
@@ -70,7 +71,27 @@ def load_wcxb(path: Path, limit: int | None = None) -> list[dict]:
         raise FileNotFoundError(f"{path}: no pages in WCXB layout (ground-truth/ID.json with html/ID.html[.gz])")
     if limit:
         ids = ids[:: max(1, len(ids) // limit)][:limit]  # spread over the ids, so every page type shows
-    return [{"id": i, "html": html[i], "gold": gold[i][0], "type": gold[i][1] or "unknown"} for i in ids]
+    return [{"id": i, "html": html[i], "gold": gold[i][0], "type": gold[i][1] or "unknown", "group": gold[i][2]}
+            for i in ids]
+
+
+def load_sets(path: Path, limit: int | None = None) -> dict[str, list[dict]]:
+    """{set name: pages} from a gold folder or archive: one set per folder holding `ground-truth/` and
+    `html/` (the cleaning sets archive holds four), named after it, or after `path` if there is one."""
+    pages = load_wcxb(path, None)
+    groups: dict[str, list[dict]] = defaultdict(list)
+    for page in pages:
+        groups[page.pop("group")].append(page)
+    name = Path(path).name.split(".")[0]
+    sets = {name: groups.popitem()[1]} if len(groups) == 1 else dict(sorted(groups.items()))
+    if limit:
+        sets = {k: v[:: max(1, len(v) // limit)][:limit] for k, v in sets.items()}
+    return sets
+
+
+def is_heldout(page_id: str) -> bool:
+    """The held-out split: pages whose id's digits make an odd number (WCXB's odd ids, `dragnet-101`, ...)."""
+    return int(re.sub(r"\D", "", page_id) or 0) % 2 == 1
 
 
 def load_snippets(path: Path, limit: int | None = None) -> list[dict]:
@@ -136,12 +157,17 @@ def _cpu() -> float:
     return time.process_time() + children.ru_utime + children.ru_stime
 
 
-def run_extractor(step, pages: list[dict]) -> tuple[dict[str, str], dict[str, str], float, float]:
-    """(text by id, extractor by id, CPU seconds, wall seconds) for `pages` through `step`."""
+def run_extractor(step, pages: list[dict], progress=None) -> tuple[dict[str, str], dict[str, str], float, float]:
+    """(text by id, extractor by id, CPU seconds, wall seconds) for `pages` through `step`;
+    `progress()` after each page."""
     docs = [Document(text=p["html"], id=p["id"], metadata={"read__warc_type": "response",
             "read__content_type": "text/html", "read__payload_bytes": len(p["html"].encode())}) for p in pages]
     cpu, wall = _cpu(), time.perf_counter()
-    out = list(step.run(iter(docs)))
+    out = []
+    for doc in step.run(iter(docs)):
+        out.append(doc)
+        if progress:
+            progress()
     cpu, wall = _cpu() - cpu, time.perf_counter() - wall  # sandboxes are joined by now, so counted
     texts = {d.id: ("" if "curate__reason" in d.metadata else d.text) for d in out}
     used = {d.id: d.metadata.get("extract__extractor") or d.metadata.get("curate__reason") for d in out}
@@ -154,7 +180,7 @@ def score_wcxb(texts: dict[str, str], pages: list[dict]) -> dict:
         prf = word_prf(texts.get(page["id"], ""), page["gold"])
         by_type["all"].append(prf)
         by_type[page["type"]].append(prf)
-        by_type["heldout" if int(re.sub(r"\D", "", page["id"]) or 0) % 2 else "tuning"].append(prf)
+        by_type["heldout" if is_heldout(page["id"]) else "tuning"].append(prf)
     return {key: {m: round(sum(x[i] for x in v) / len(v), 4) for i, m in enumerate(("precision", "recall", "f1"))}
             | {"pages": len(v)} for key, v in sorted(by_type.items())}
 
@@ -173,22 +199,64 @@ def score_snippets(texts: dict[str, str], pages: list[dict]) -> dict:
             "without_accuracy": round(tn / (tn + fp), 4) if tn + fp else None}
 
 
-def evaluate(path: Path, extractors=DEFAULT_EXTRACTORS, snippets: Path | None = None, limit: int | None = None,
-             timeout: float | None = None, log=lambda msg: print(msg, file=sys.stderr)) -> dict:
-    """Every figure of `curate eval-extract`; the first of `extractors` is the default one (`f1`)."""
-    pages = load_wcxb(Path(path), limit)
+def evaluate(paths, extractors=DEFAULT_EXTRACTORS, snippets: Path | None = None, limit: int | None = None,
+             timeout: float | None = None, log=lambda msg: print(msg, file=sys.stderr), progress=None) -> dict:
+    """Every figure of `curate eval-extract` for one gold path or several; the first of `extractors` is
+    the default one. The top-level keys are the first set's (`f1`, `ratio_vs_datatrove`, ...); `sets`
+    holds every set's, with its held-out split, the per-page oracle of all extractors run and whether
+    the default is at least as good as every peer on the held-out split (`beats_peers_heldout`).
+    `progress(done, total, phase, unit)` (curate.core.progress) hears of every page extracted."""
+    paths = [paths] if isinstance(paths, (str, Path)) else list(paths)
+    sets = {name: pages for path in paths for name, pages in load_sets(Path(path), limit).items()}
     snippet_pages = load_snippets(Path(snippets), limit) if snippets else []
-    log(f"{len(pages)} WCXB pages, {len(snippet_pages)} snippet pages")
-    results = {}
-    for name in (*extractors, *PEERS):
-        texts, used, cpu, wall = run_extractor(build(name, timeout), pages)
-        result = {"wcxb": score_wcxb(texts, pages), "docs_per_s": round(len(pages) / cpu, 1),
-                  "wall_docs_per_s": round(len(pages) / wall, 1), "outcomes": dict(Counter(used.values()))}
-        if snippet_pages:
-            result["snippets"] = score_snippets(run_extractor(build(name, timeout), snippet_pages)[0], snippet_pages)
-        results[name] = result
-        log(f"{name}: F1 {result['wcxb']['all']['f1']:.4f}, {result['docs_per_s']} docs/s per core")
-    return summarise(results, extractors[0])
+    n_pages = sum(len(pages) for pages in sets.values())
+    log(f"{n_pages} gold pages in {len(sets)} set(s) ({', '.join(sets)}), {len(snippet_pages)} snippet pages")
+    done, total = [0], (len(extractors) + len(PEERS)) * (n_pages + len(snippet_pages))
+
+    def page_done():
+        done[0] += 1
+        if progress:
+            progress(done[0], total, "extracting", "page")
+
+    summaries = {}
+    for set_name, pages in sets.items():
+        results, per_page = {}, {}
+        for name in (*extractors, *PEERS):
+            texts, used, cpu, wall = run_extractor(build(name, timeout), pages, page_done)
+            results[name] = {"wcxb": score_wcxb(texts, pages), "docs_per_s": round(len(pages) / cpu, 1),
+                             "wall_docs_per_s": round(len(pages) / wall, 1), "outcomes": dict(Counter(used.values()))}
+            per_page[name] = [word_prf(texts.get(p["id"], ""), p["gold"])[2] for p in pages]
+            log(f"{set_name} {name}: F1 {results[name]['wcxb']['all']['f1']:.4f}, "
+                f"{results[name]['docs_per_s']} docs/s per core")
+        if snippet_pages and not summaries:
+            for name in (*extractors, *PEERS):
+                texts = run_extractor(build(name, timeout), snippet_pages, page_done)[0]
+                results[name]["snippets"] = score_snippets(texts, snippet_pages)
+        summaries[set_name] = summarise(results, extractors[0]) | {"oracle": oracle(per_page, pages)}
+    first = next(iter(summaries.values()))
+    return first | {"sets": {name: set_figures(summary) for name, summary in summaries.items()}}
+
+
+def oracle(per_page: dict[str, list[float]], pages: list[dict]) -> dict:
+    """Mean over pages of the best F1 any extractor reached on the page, overall and per split."""
+    best = [max(scores) for scores in zip(*per_page.values())]
+    split = {"all": list(range(len(pages))),
+             "tuning": [i for i, p in enumerate(pages) if not is_heldout(p["id"])],
+             "heldout": [i for i, p in enumerate(pages) if is_heldout(p["id"])]}
+    return {key: round(sum(best[i] for i in idx) / len(idx), 4) for key, idx in split.items() if idx}
+
+
+def set_figures(summary: dict) -> dict:
+    """One set's figures for the JSON line: the default's, each extractor's, the best peer's on held-out pages."""
+    extractors = summary["extractors"]
+    peers = {name: r["f1_heldout"] for name, r in extractors.items() if name in PEERS + ("resiliparse_extract",)}
+    best_peer = max(peers, key=peers.get) if peers else None
+    return {"pages": extractors[summary["default"]]["pages"], "f1": summary["f1"], "f1_heldout": summary["f1_heldout"],
+            "docs_per_s": summary["docs_per_s"], "ratio_vs_datatrove": summary["ratio_vs_datatrove"],
+            "oracle": summary["oracle"], "best_peer_heldout": [best_peer, peers.get(best_peer)],
+            "beats_peers_heldout": bool(best_peer) and summary["f1_heldout"] >= peers[best_peer],
+            "extractors": {name: {k: r[k] for k in ("f1", "f1_heldout", "precision", "recall", "docs_per_s")}
+                           for name, r in extractors.items()}}
 
 
 def summarise(results: dict, default: str) -> dict:
@@ -204,15 +272,11 @@ def summarise(results: dict, default: str) -> dict:
         "ratio_vs_datatrove": round(ours["docs_per_s"] / dt["docs_per_s"], 2),
         "worst_type_gap_vs_trafilatura": max(gaps.items(), key=lambda kv: kv[1]),
         "extractors": {name: {"f1": r["wcxb"]["all"]["f1"], "f1_heldout": r["wcxb"].get("heldout", {}).get("f1"),
+                              "precision": r["wcxb"]["all"]["precision"], "recall": r["wcxb"]["all"]["recall"],
+                              "pages": r["wcxb"]["all"]["pages"],
                               "docs_per_s": r["docs_per_s"],
                               "ratio_vs_datatrove": round(r["docs_per_s"] / dt["docs_per_s"], 2),
                               "snippets": r.get("snippets"),
                               "by_type": {t: s["f1"] for t, s in r["wcxb"].items()}} for name, r in results.items()},
         "outcomes": {name: r["outcomes"] for name, r in results.items()},
     }
-
-
-def render(summary: dict) -> list[tuple]:
-    """Rows (extractor, F1, held-out F1, snippet accuracy, docs/s/core, ratio) for a table."""
-    return [(name, r["f1"], r["f1_heldout"], (r["snippets"] or {}).get("accuracy"), r["docs_per_s"],
-             r["ratio_vs_datatrove"]) for name, r in summary["extractors"].items()]

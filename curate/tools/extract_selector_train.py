@@ -1,0 +1,157 @@
+"""Train the `extract` selector (filters/select_extract.py) on the tuning split of gold page sets.
+
+    python -m curate.tools.extract_selector_train ../shared/data/html_gold/wcxb_dev/wcxb_dev.tar.xz \\
+        ../shared/data/html_gold/cleaning_sets/cleaning_sets.tar.xz --out filters/data/extract_selector.json.gz
+
+Every page of every set is run through the five candidates (resiliparse's three texts, trafilatura's
+two settings) and scored with WCXB's word-F1 against its gold text. Only pages of the tuning split
+(even page numbers, `curate.tools.evaluate_extract.is_heldout`) fit the models; every set counts the
+same in the fit, however many pages it has, so the small news-portal sets are not drowned by WCXB.
+The models (scikit-learn's `HistGradientBoostingRegressor`, scikit-learn from the `[dev]` extra):
+`f1:<candidate>` predicts each candidate's F1 from page features; `gain` predicts what the chosen
+trafilatura setting adds over the chosen cheap text; `keep` predicts the same once trafilatura's text
+and its agreement with resiliparse's are known. `gate` is the predicted gain above which trafilatura
+runs, set so that it runs on `--max-share` of the tuning pages. The card written into the file holds
+the held-out F1 of the selector and of each candidate, per set.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import pickle
+import sys
+from multiprocessing import Pool
+from pathlib import Path
+
+import numpy as np
+
+from curate.filters.select_extract import CHEAP, VARIANT_NAMES, cheap_candidates, trafilatura_text
+from curate.filters.selector_model import Forest, agreement_features
+from curate.tools.evaluate_extract import is_heldout, load_sets, word_prf
+
+CANDIDATES = CHEAP + VARIANT_NAMES
+TREES = dict(max_iter=200, learning_rate=0.05, max_leaf_nodes=15, min_samples_leaf=20, random_state=0)
+
+
+def page_row(args: tuple[str, dict]) -> dict:
+    """One page's features, candidate texts' F1 and agreement features, for fitting."""
+    set_name, page = args
+    texts, features = cheap_candidates(page["html"])
+    traf = [trafilatura_text(page["html"], v) for v in range(len(VARIANT_NAMES))]
+    f1 = {name: word_prf(texts[name], page["gold"])[2] for name in CHEAP}
+    f1 |= {name: word_prf(traf[v], page["gold"])[2] for v, name in enumerate(VARIANT_NAMES)}
+    agree = [agreement_features(texts["resiliparse_dedup"], traf[v], v) for v in range(len(VARIANT_NAMES))]
+    return {"set": set_name, "id": page["id"], "type": page["type"], "heldout": is_heldout(page["id"]),
+            "features": features, "agree": agree, "f1": f1}
+
+
+def collect(paths: list[Path], processes: int = 2, limit: int | None = None) -> list[dict]:
+    """Rows of `page_row` for every page of every set (at most `limit` per set)."""
+    jobs = [(name, page) for path in paths for name, pages in load_sets(path, limit).items() for page in pages]
+    if processes == 1:
+        return [page_row(job) for job in jobs]
+    with Pool(processes) as pool:
+        return pool.map(page_row, jobs, chunksize=8)
+
+
+def export(model, names: list[str]) -> dict:
+    """A fitted regressor as plain lists (filters/selector_model.Forest reads them)."""
+    trees = []
+    for (tree,) in model._predictors:
+        nodes = tree.nodes
+        trees.append({"feature": nodes["feature_idx"].tolist(), "threshold": nodes["num_threshold"].tolist(),
+                      "left": nodes["left"].tolist(), "right": nodes["right"].tolist(),
+                      "value": nodes["value"].tolist(), "leaf": nodes["is_leaf"].astype(bool).tolist()})
+    depth = max(int(t.nodes["depth"].max()) for (t,) in model._predictors) + 1
+    return {"features": names, "baseline": float(np.ravel(model._baseline_prediction)[0]), "trees": trees, "depth": depth}
+
+
+def fit(rows: list[dict], max_share: float) -> tuple[dict, dict]:
+    """(models as exported specs, per-page decisions) fitted on the tuning rows."""
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
+    page_names = sorted(rows[0]["features"])
+    full_names = page_names + sorted(rows[0]["agree"][0])
+    X = np.array([[r["features"][k] for k in page_names] for r in rows])
+    Y = np.array([[r["f1"][c] for c in CANDIDATES] for r in rows])
+    train = np.array([not r["heldout"] for r in rows])
+    sets = [r["set"] for r in rows]
+    per_set = {s: sum(1 for r, t in zip(rows, train) if t and r["set"] == s) for s in set(sets)}
+    weight = np.array([train.sum() / len(per_set) / per_set[s] for s, t in zip(sets, train) if t])
+    fitted, specs = {}, {}
+
+    def regress(name, features, target, names):
+        model = HistGradientBoostingRegressor(**TREES).fit(features[train], target[train], sample_weight=weight)
+        fitted[name], specs[name] = model, export(model, names)
+        return model.predict(features)
+
+    pred = np.stack([regress(f"f1:{c}", X, Y[:, j], page_names) for j, c in enumerate(CANDIDATES)], 1)
+    cheap = pred[:, :len(CHEAP)].argmax(1)
+    variant = pred[:, len(CHEAP):].argmax(1)
+    rows_at = np.arange(len(rows))
+    gain = Y[rows_at, len(CHEAP) + variant] - Y[rows_at, cheap]
+    predicted_gain = regress("gain", X, gain, page_names)
+    XF = np.array([[r["features"][k] for k in page_names] + [r["agree"][v][k] for k in full_names[len(page_names):]]
+                   for r, v in zip(rows, variant)])
+    margin = regress("keep", XF, gain, full_names)
+    gate = float(np.quantile(predicted_gain[train], 1 - max_share))
+    for name, model in fitted.items():  # the exported trees must predict what scikit-learn does
+        features = XF if name == "keep" else X
+        sample = features[:: max(1, len(features) // 50)]
+        ours = [Forest(specs[name]).predict(dict(zip(specs[name]["features"], x))) for x in sample]
+        if name != "keep":  # and so must the stacked walk the stage uses
+            stacked = Forest.stack({k: v for k, v in specs.items() if k != "keep"})
+            ours_stacked = [stacked.predict_all(dict(zip(specs[name]["features"], x)))[name] for x in sample]
+            assert np.allclose(ours_stacked, ours, atol=1e-6), name
+        assert np.allclose(ours, model.predict(sample), atol=1e-6), name
+    ran = predicted_gain > gate
+    choice = np.where(ran & (margin > 0), len(CHEAP) + variant, cheap)
+    return {"gate": gate, "models": specs}, {"f1": Y[rows_at, choice], "ran": ran, "Y": Y}
+
+
+def card(rows: list[dict], decisions: dict) -> dict:
+    """Per set and split: pages, the selector's F1, each candidate's, the per-page oracle, trafilatura's share."""
+    out = {}
+    for s in dict.fromkeys(r["set"] for r in rows):
+        for split in ("tuning", "heldout"):
+            idx = [i for i, r in enumerate(rows) if r["set"] == s and r["heldout"] == (split == "heldout")]
+            if not idx:
+                continue
+            Y = decisions["Y"][idx]
+            out[f"{s}/{split}"] = {"pages": len(idx), "selector": round(float(decisions["f1"][idx].mean()), 4),
+                                   "oracle": round(float(Y.max(1).mean()), 4),
+                                   "trafilatura_share": round(float(decisions["ran"][idx].mean()), 3)} | {
+                c: round(float(Y[:, j].mean()), 4) for j, c in enumerate(CANDIDATES)}
+    return out
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("gold", nargs="+", type=Path, help="gold sets in WCXB layout (folders or archives)")
+    parser.add_argument("--out", type=Path, default=Path(__file__).parents[2] / "filters/data/extract_selector.json.gz")
+    parser.add_argument("--max-share", type=float, default=0.25, help="share of tuning pages that run trafilatura")
+    parser.add_argument("--cache", type=Path, help="pickle of the candidate runs, reused when present")
+    parser.add_argument("--processes", type=int, default=2)
+    args = parser.parse_args(argv)
+    if args.cache and args.cache.exists():
+        rows = pickle.loads(args.cache.read_bytes())
+    else:
+        rows = collect(args.gold, args.processes)
+        if args.cache:
+            args.cache.write_bytes(pickle.dumps(rows))
+    spec, decisions = fit(rows, args.max_share)
+    spec |= {"candidates": list(CANDIDATES), "card": card(rows, decisions),
+             "trained_on": [p.name for p in args.gold], "trees": TREES, "max_share": args.max_share}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    with gzip.open(args.out, "wt") as f:
+        json.dump(spec, f, separators=(",", ":"))
+    for key, row in spec["card"].items():
+        print(key, json.dumps(row))
+    print(json.dumps({"gate": round(spec["gate"], 4), "out": str(args.out), "bytes": args.out.stat().st_size}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

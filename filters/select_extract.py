@@ -1,0 +1,95 @@
+"""The default extractor: per page, resiliparse's texts or trafilatura's, as a small learned model chooses.
+
+No single extractor is best on every kind of page: on the shared gold sets resiliparse wins on
+general pages (CleanEval), trafilatura on news (Dragnet) and its precision setting on news portals
+(CleanPortalEval), and the per-page best of them beats every one by 5 or more word-F1 points
+(docs/QUALITY.md). So the page is parsed once by resiliparse and three cheap candidates come from
+that tree: its main content, the same without repeated lines, and the page's visible text without
+link-dense and short lines (filters/combined_extract.py). Then gradient-boosted trees over cheap
+features of the page and of those texts (`filters/selector_model.py`):
+
+1. predict each candidate's word-F1 and take the best cheap one;
+2. predict how much trafilatura would gain over it, and which of its settings (`fast`, or `fast`
+   with `favor_precision`) suits the page; trafilatura runs only where the predicted gain is over
+   the model's `gate` (about a quarter of WCXB's pages: the cost control, since trafilatura costs
+   five times resiliparse);
+3. where it ran, a last model that also sees how its text and resiliparse's agree decides which to keep.
+
+The model was fitted only on the tuning split (even page numbers) of WCXB dev and the four cleaning
+sets by `python -m curate.tools.extract_selector_train`; its card (in the model file) gives the
+held-out figures. `extract@1` (the hand-tuned rule) stays available for old recipes.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from curate.filters.combined_extract import cleaned_visible, drop_repeated_lines
+from curate.filters.extraction import HtmlExtract
+from curate.filters.selector_model import agreement_features, load, page_features
+
+CHEAP = ("resiliparse", "resiliparse_dedup", "visible")
+VARIANTS = ({"fast": True}, {"fast": True, "favor_precision": True, "include_comments": False})
+VARIANT_NAMES = ("trafilatura", "trafilatura_precision")
+
+
+def cheap_candidates(html: str) -> tuple[dict[str, str], dict[str, float]]:
+    """The three texts from one resiliparse parse, and the page features."""
+    from resiliparse.extract.html2text import extract_plain_text
+    from resiliparse.parse.html import HTMLTree
+
+    tree = HTMLTree.parse(html)
+    main = extract_plain_text(tree, main_content=True, alt_texts=False)
+    minimal = extract_plain_text(tree, main_content=False, alt_texts=False, preserve_formatting="minimal_html",
+                                 links=True)
+    clean = cleaned_visible(minimal)
+    main_dedup = drop_repeated_lines(main)
+    texts = {"resiliparse": main, "resiliparse_dedup": main_dedup, "visible": drop_repeated_lines(clean)}
+    return texts, page_features(tree, len(html), main, minimal, clean, main_dedup)
+
+
+def trafilatura_text(html: str, variant: int) -> str:
+    import trafilatura
+
+    return trafilatura.extract(html, **VARIANTS[variant]) or ""
+
+
+class SelectExtract(HtmlExtract):
+    """Extract main text with resiliparse or trafilatura, chosen per page by a small learned model.
+
+    Records `extractor` (`resiliparse`, `resiliparse_dedup`, `visible`, `trafilatura` or
+    `trafilatura_precision`), `predicted_gain` (the word-F1 trafilatura was predicted to add; it ran
+    where this is over `gate`) and `margin` (where trafilatura ran: the predicted F1 gain of keeping
+    its text, positive if kept). `gate`: null takes the model's; lower runs trafilatura on more pages
+    (slower, better on news), `-1` on every page. `model`: a selector file trained by
+    `curate.tools.extract_selector_train` (null: the shipped one). `timeout` is CPU seconds per page
+    for all of it, `max_bytes` skips larger pages before parsing.
+    Example: `- extract: {gate: 0.02, timeout: 1}`.
+    """
+
+    name = "⛏ curate Extract"
+    signals: ClassVar[dict[str, str]] = {**HtmlExtract.signals, "predicted_gain": "float64", "margin": "float64"}
+    _requires_dependencies = ["trafilatura", "resiliparse"]
+
+    def __init__(self, gate: float | None = None, model: str | None = None, timeout: float = 1.0,
+                 max_bytes: int = 10_000_000, emit_dropped: bool = False):
+        super().__init__(timeout=timeout, max_bytes=max_bytes, emit_dropped=emit_dropped)
+        self.model_path = model
+        self.gate = load(model)["gate"] if gate is None else gate
+
+    def extract_page(self, html: str) -> tuple[str, dict]:
+        selector = load(self.model_path)
+        texts, features = cheap_candidates(html)
+        predicted = selector["page"].predict_all(features)
+        best = max(CHEAP, key=lambda name: predicted[f"f1:{name}"])
+        gain = predicted["gain"]
+        signals = {"extractor": best, "predicted_gain": round(gain, 4), "margin": None}
+        if gain <= self.gate:
+            return texts[best], signals
+        variant = int(predicted[f"f1:{VARIANT_NAMES[1]}"] > predicted[f"f1:{VARIANT_NAMES[0]}"])
+        other = trafilatura_text(html, variant)
+        margin = selector["keep"].predict(features | agreement_features(texts["resiliparse_dedup"], other, variant))
+        signals["margin"] = round(margin, 4)
+        if margin > 0 and other.strip():
+            return other, {**signals, "extractor": VARIANT_NAMES[variant]}
+        return texts[best], signals

@@ -1,0 +1,124 @@
+"""What the `extract` selector sees of a page, and the small tree model that decides from it.
+
+Features are cheap by design: counts over the HTML string and over the texts resiliparse already
+produced (lengths, link share, tag densities, line shapes), plus, once trafilatura has run, how much
+its text and resiliparse's agree. The model is a few gradient-boosted regression trees per question,
+trained by `curate.tools.extract_selector_train` on the tuning split of the shared gold sets and
+shipped as one gzipped JSON file (`filters/data/extract_selector.json.gz`). Prediction walks every
+tree of a model at once with numpy (one step per tree level), so the whole model costs about as
+much as one regular expression over the page.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import math
+import re
+from collections import Counter
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+TAG = re.compile(r"<[^>]+>")
+LINK = re.compile(r"<a\b[^>]*>(.*?)</a>", re.S)
+DEFAULT_MODEL = Path(__file__).parent / "data" / "extract_selector.json.gz"
+
+
+def _log(x: float) -> float:
+    return math.log1p(x)
+
+
+def text_features(text: str, prefix: str) -> dict[str, float]:
+    """Shape of a text: words, lines, words per line, shares of punctuated, short and long lines."""
+    lines = [line for line in text.split("\n") if line.strip()]
+    counts = [len(line.split()) for line in lines] or [0]
+    n = len(lines) or 1
+    return {prefix + "words": _log(sum(counts)), prefix + "lines": _log(len(lines)),
+            prefix + "wpl": _log(sum(counts) / n),
+            prefix + "punct": sum(line.rstrip()[-1:] in '.!?"”' for line in lines) / n,
+            prefix + "short": sum(c < 5 for c in counts) / n, prefix + "long": sum(c >= 30 for c in counts) / n}
+
+
+def page_features(tree, html_chars: int, main: str, minimal: str, clean: str, main_dedup: str) -> dict[str, float]:
+    """Features known before trafilatura runs: tag densities from resiliparse's parsed `tree` (C walks of
+    the DOM; counting in the HTML string costs more than the extraction), and resiliparse's texts."""
+    main_words, clean_words = len(main.split()), len(clean.split())
+    visible_words = len(TAG.sub(" ", minimal).split())
+    linked = sum(len(TAG.sub(" ", a).split()) for a in LINK.findall(minimal))
+    kb = html_chars / 1000 + 1
+    document = tree.document
+    count = lambda tag: len(document.get_elements_by_tag_name(tag)) / kb  # noqa: E731
+    og_type = document.query_selector('meta[property="og:type"]')
+    article = bool(document.get_elements_by_tag_name("article")) or (
+        og_type is not None and (og_type.getattr("content") or "").lower() == "article")
+    features = {
+        "html_kb": _log(kb), "main_vis": main_words / (visible_words + 1), "clean_vis": clean_words / (visible_words + 1),
+        "main_clean": main_words / (clean_words + 1), "vis_words": _log(visible_words),
+        "link_share": linked / (visible_words + 1), "p_per_kb": count("p"), "a_per_kb": count("a"),
+        "article": float(article), "dup_share": 1 - len(main_dedup.split()) / (main_words + 1),
+        "h_per_kb": len(document.query_selector_all("h1, h2, h3, h4, h5, h6")) / kb, "li_per_kb": count("li"),
+        "div_per_kb": count("div"),
+    }
+    return features | text_features(main, "m_") | text_features(clean, "c_")
+
+
+def agreement_features(reference: str, other: str, variant: int) -> dict[str, float]:
+    """How trafilatura's text (`other`) and resiliparse's (`reference`) agree, as word-multiset overlap."""
+    a, b = Counter(reference.lower().split()), Counter(other.lower().split())
+    shared = sum((a & b).values())
+    return {"t_prec": shared / (sum(b.values()) + 1), "t_rec": shared / (sum(a.values()) + 1),
+            "t_ratio": _log(sum(b.values())) - _log(sum(a.values())), "t_variant": float(variant)} | text_features(other, "t_")
+
+
+class Forest:
+    """Gradient-boosted regression trees (scikit-learn's `HistGradientBoostingRegressor`, exported), walked
+    with numpy; several models over the same features are stacked and walked at once (`Forest.stack`)."""
+
+    def __init__(self, spec: dict, names: tuple[str, ...] = ("",), sizes: tuple[int, ...] | None = None,
+                 baselines: tuple[float, ...] | None = None):
+        self.features = spec["features"]
+        self.names, self.baselines = names, baselines or (spec["baseline"],)
+        trees = spec["trees"]
+        self.ends = np.cumsum(sizes or (len(trees),))
+        width = max(len(t["feature"]) for t in trees)
+        pad = lambda key, fill: np.array([t[key] + [fill] * (width - len(t[key])) for t in trees])  # noqa: E731
+        self.feature, self.threshold = pad("feature", 0), pad("threshold", 0.0)
+        self.left, self.right, self.value = pad("left", 0), pad("right", 0), pad("value", 0.0)
+        self.leaf = pad("leaf", True).astype(bool)
+        self.depth = spec["depth"]
+        self.rows = np.arange(len(trees))
+
+    @classmethod
+    def stack(cls, specs: dict[str, dict]) -> Forest:
+        """One walk for several models that read the same features."""
+        first = next(iter(specs.values()))
+        assert all(spec["features"] == first["features"] for spec in specs.values())
+        merged = {"features": first["features"], "baseline": 0.0, "depth": max(s["depth"] for s in specs.values()),
+                  "trees": [tree for spec in specs.values() for tree in spec["trees"]]}
+        return cls(merged, tuple(specs), tuple(len(s["trees"]) for s in specs.values()),
+                   tuple(s["baseline"] for s in specs.values()))
+
+    def predict_all(self, features: dict[str, float]) -> dict[str, float]:
+        x = np.array([features[name] for name in self.features])
+        node = np.zeros(len(self.rows), dtype=np.int64)
+        for _ in range(self.depth):
+            at = (self.rows, node)
+            step = np.where(x[self.feature[at]] <= self.threshold[at], self.left[at], self.right[at])
+            node = np.where(self.leaf[at], node, step)
+        sums = np.add.reduceat(self.value[self.rows, node], np.r_[0, self.ends[:-1]])
+        return {name: float(base + total) for name, base, total in zip(self.names, self.baselines, sums)}
+
+    def predict(self, features: dict[str, float]) -> float:
+        return next(iter(self.predict_all(features).values()))
+
+
+@lru_cache(maxsize=4)
+def load(path: str | None = None) -> dict:
+    """The selector file: {"gate", "page": Forest of every model on page features, "keep": Forest, "card": ...}."""
+    with gzip.open(path or DEFAULT_MODEL, "rt") as f:
+        spec = json.load(f)
+    models = spec.pop("models")
+    keep = models.pop("keep")
+    return {**spec, "page": Forest.stack(models), "keep": Forest(keep)}
