@@ -9,6 +9,13 @@
   continuation after each context option); LAMBADA counts an item right when greedy decoding
   reproduces the last word exactly. Centred accuracy is (acc - chance) / (1 - chance), chance =
   1 / choices (0 for LAMBADA), so 0 means "no better than guessing" on every task; `core` is its mean.
+- Continuous metrics of the gold continuation, per item, next to accuracy: `<task>_logprob`, its mean
+  log-likelihood per token (nats; higher is better), and `<task>_bpb`, its bits per byte: the sum of
+  -log2 p over its tokens divided by its UTF-8 bytes (lower is better; tokenizer-independent). Accuracy
+  of a model this small sits within noise of chance, while the likelihood of the right answer moves
+  smoothly with data quality: DataDecide (Magnusson et al. 2025, arXiv:2504.11393; allenai.org/blog/datadecide)
+  found such continuous metrics make small-scale rankings of pretraining data agree with the 1B-scale
+  winner far more often, and OLMo's in-loop evaluation tracks the same bits per byte of the correct answer.
 - `bootstrap`: 95% CIs by resampling seeds and items together; the delta against the baseline uses
   the same resampled items and seeds for both (a paired bootstrap), which is what a
   "did this filter help?" question needs.
@@ -21,6 +28,7 @@ Example:
 from __future__ import annotations
 
 import json
+import math
 import random
 import re
 from pathlib import Path
@@ -100,16 +108,22 @@ def heldout_losses(model, windows: np.ndarray, batch_size: int = 32) -> np.ndarr
 
 
 @torch.no_grad()
-def score_pairs(model, tokenizer, pairs: list[tuple[str, str]], batch_size: int = 32) -> list[tuple[float, int, bool]]:
-    """(sum of log-probabilities of the continuation, its token count, greedy decoding reproduces it) per pair."""
+def score_pairs(model, tokenizer, pairs: list[tuple[str, str]],
+                batch_size: int = 32) -> list[tuple[float, int, bool, int]]:
+    """(sum of log-probabilities of the continuation, its token count, greedy decoding reproduces it,
+    UTF-8 bytes of the scored continuation) per pair."""
     device = next(model.parameters()).device
     block = model.config.block_size
     encoded = []
     for context, continuation in pairs:
         ctx = tokenizer.encode(context, add_special_tokens=False).ids
-        cont = tokenizer.encode(continuation, add_special_tokens=False).ids
+        enc = tokenizer.encode(continuation, add_special_tokens=False)
+        cont = enc.ids
         seq = (ctx + cont)[-(block + 1):]  # long contexts lose their beginning, never the continuation
-        encoded.append((seq, min(len(cont), len(seq) - 1)))
+        n = min(len(cont), len(seq) - 1)
+        # bytes of the tokens scored: all of the continuation, unless it is longer than the context window
+        scored = continuation if n == len(cont) else continuation[enc.offsets[len(cont) - n][0]:]
+        encoded.append((seq, n, len(scored.encode("utf-8"))))
     results: list = [None] * len(pairs)
     order = sorted(range(len(pairs)), key=lambda i: len(encoded[i][0]))  # similar lengths together: less padding
     for start in range(0, len(order), batch_size):
@@ -122,34 +136,40 @@ def score_pairs(model, tokenizer, pairs: list[tuple[str, str]], batch_size: int 
         logits, _ = model(x.to(device))
         logprobs = F.log_softmax(logits.float(), dim=-1).cpu()
         for row, i in enumerate(chunk):
-            seq, n = encoded[i]
+            seq, n, n_bytes = encoded[i]
             positions = torch.arange(len(seq) - 1 - n, len(seq) - 1)
             targets = torch.tensor(seq[-n:])
             lp = logprobs[row, positions]
-            results[i] = (lp.gather(1, targets[:, None]).sum().item(), n, bool((lp.argmax(1) == targets).all()))
+            results[i] = (lp.gather(1, targets[:, None]).sum().item(), n, bool((lp.argmax(1) == targets).all()),
+                          n_bytes)
     return results
 
 
 def evaluate(model, tokenizer, windows: np.ndarray, tasks: dict[str, list]) -> dict[str, np.ndarray]:
-    """metric -> per-item scores: `heldout_loss` per window; `<task>_acc` and `<task>_centered` per item."""
+    """metric -> per-item scores: `heldout_loss` per window; `<task>_acc`, `<task>_centered`,
+    `<task>_logprob` and `<task>_bpb` per item."""
     scores = {"heldout_loss": heldout_losses(model, windows)}
     for task, items in tasks.items():
         flat = [pair for item in items for pair in item["pairs"]]
         scored = iter(score_pairs(model, tokenizer, flat))
-        correct, chance = [], []
+        correct, chance, logprob, bpb = [], [], [], []
         for item in items:
             results = [next(scored) for _ in item["pairs"]]
             if task == "lambada":
                 correct.append(float(results[0][2]))
                 chance.append(0.0)
             else:
-                normalised = [lp / max(n, 1) for lp, n, _ in results]
+                normalised = [lp / max(n, 1) for lp, n, *_ in results]
                 correct.append(float(int(np.argmax(normalised)) == item["gold"]))
                 chance.append(1.0 / len(results))
+            lp, n, _, n_bytes = results[item["gold"]]
+            logprob.append(lp / max(n, 1))
+            bpb.append(-lp / math.log(2) / max(n_bytes, 1))
         correct, chance = np.array(correct), np.array(chance)
         scores[f"{task}_acc"] = correct
         # per-item centring keeps the mean equal to (acc - chance) / (1 - chance) when chance is the same for all
         scores[f"{task}_centered"] = (correct - chance) / (1 - chance)
+        scores[f"{task}_logprob"], scores[f"{task}_bpb"] = np.array(logprob), np.array(bpb)
     return scores
 
 

@@ -1,8 +1,9 @@
 """An ablation run's tables and plots: results, summary with bootstrap CIs, loss curves.
 
 Files (the names and columns `curate report` reads):
-- `results.parquet` / `results.csv`: variant, seed, tokens, then one column per metric (mean over items)
-  and the run's train_seconds / tokens_per_second;
+- `results.parquet` / `results.csv`: variant, seed, tokens, then one column per metric (mean over items:
+  heldout_loss, heldout_ppl, per task `_acc`, `_centered`, `_logprob`, `_bpb`; `core` and `bpb`, their
+  means over tasks) and the run's train_seconds / tokens_per_second;
 - `summary.parquet`: variant, metric, value, value_ci_low, value_ci_high, delta (vs the baseline),
   ci_low, ci_high (95% CI of the delta, paired bootstrap over seeds and items), n_seeds;
 - `curves.parquet`: variant, seed, step, tokens, loss (training loss);
@@ -30,11 +31,18 @@ from curate.tools.charts import COLORS, WIDTH, better, color, dots, lines, stand
 def _item_scores(out: Path, variant: str, seed: int) -> dict[str, np.ndarray]:
     with np.load(out / "runs" / variant / f"seed{seed}" / "scores.npz") as f:
         scores = {k: f[k] for k in f.files}
-    centered = [k for k in scores if k.endswith("_centered")]
-    if centered:  # CORE: the mean over tasks of centred accuracy; items weighted so every task counts once
-        weights = np.concatenate([np.full(len(scores[k]), 1 / (len(centered) * len(scores[k]))) for k in centered])
-        scores["core"] = np.concatenate([scores[k] for k in centered]) * weights * len(weights)
+    # CORE: the mean over tasks of centred accuracy; `bpb`: the mean over tasks of the gold answer's bits per byte
+    for name, suffix in (("core", "_centered"), ("bpb", "_bpb")):
+        parts = [k for k in scores if k.endswith(suffix)]
+        if parts:
+            scores[name] = _task_mean([scores[k] for k in parts])
     return scores
+
+
+def _task_mean(parts: list[np.ndarray]) -> np.ndarray:
+    """The items of every task, reweighted so their mean is the mean of the task means (each task counts once)."""
+    weights = np.concatenate([np.full(len(p), 1 / (len(parts) * len(p))) for p in parts])
+    return np.concatenate(parts) * weights * len(weights)
 
 
 def write_tables(out: str | Path, variants: list[str], seeds: list[int], baseline: str, n_boot: int = 1000) -> dict:
@@ -79,8 +87,9 @@ def render_summary(summary: list[dict], baseline: str) -> str:
     """The ranked table: per metric, variants best first, with the delta vs the baseline and its 95% CI."""
     from curate.tools.display import table
 
-    shown = [m for m in ("heldout_loss", "heldout_ppl", "core") if any(r["metric"] == m for r in summary)]
-    shown += sorted({r["metric"] for r in summary if r["metric"].endswith("_acc")})
+    shown = [m for m in ("heldout_loss", "heldout_ppl", "bpb", "core") if any(r["metric"] == m for r in summary)]
+    for suffix in ("_bpb", "_logprob", "_acc"):  # the continuous metrics first: they rank, accuracy rarely does
+        shown += sorted({r["metric"] for r in summary if r["metric"].endswith(suffix)})
     rows = []
     for metric in shown:
         ranked = sorted((r for r in summary if r["metric"] == metric),

@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from curate.ablation import data, report
+from curate.ablation import anneal, data, report
 from curate.ablation.damage import damage, foreign_documents
 from curate.ablation.decontam import decontaminate
 from curate.ablation.evaluate import FILES, TASKS, evaluate, heldout_windows, load_tasks
@@ -57,6 +57,11 @@ DEFAULTS = {
 }
 
 
+# scratch: every variant x seed trained from scratch; anneal: one base model, every variant x seed annealed
+# from it on a share of the variant's data (ablation/anneal.py)
+MODES = ("scratch", "anneal")
+
+
 def load_config(path: str | Path, overrides: list[str] = ()) -> dict:
     """The ablation YAML with defaults filled in, `key.sub=value` overrides applied and `${VAR}` expanded.
 
@@ -78,6 +83,14 @@ def load_config(path: str | Path, overrides: list[str] = ()) -> dict:
     names = [config["baseline"].get("name", "baseline")] + [v.get("name") for v in config.get("variants", [])]
     if None in names or len(set(names)) != len(names):
         raise RecipeError(f"{loaded.where('variants')}: every variant needs a unique `name` (got {names})")
+    mode = config.get("mode", "scratch")
+    if mode not in MODES:
+        raise RecipeError(f"{loaded.where('mode')}: unknown mode {mode!r}; valid: {', '.join(MODES)}")
+    if mode == "anneal":
+        try:
+            anneal.settings(config)
+        except ValueError as error:
+            raise RecipeError(f"{loaded.where('anneal')}: {error}") from None
     check_where(config, loaded)
     return config
 
@@ -169,7 +182,10 @@ def _mix(parts: dict[str, list[str]], weights: dict[str, float], seed: int) -> l
     return out
 
 
-def run_ablation(config: dict, output: str | Path | None = None, log=print) -> dict:
+def run_ablation(config: dict, output: str | Path | None = None, log=print, progress=None) -> dict:
+    """Build the variants, train every variant x seed, write the tables; `progress(done, total,
+    phase, unit)` (curate.core.progress) hears of the preparation and of every training step."""
+    progress = progress or (lambda *args, **kwargs: None)
     out = Path(output or config.get("output") or f"out/ablation_{config.get('name', 'run')}")
     out.mkdir(parents=True, exist_ok=True)
     # resuming is only sound into a folder made by the same config (as `curate run` refuses a different one)
@@ -183,6 +199,7 @@ def run_ablation(config: dict, output: str | Path | None = None, log=print) -> d
     device, bf16, use_compile = resolve_device(cfg)
     log(f"ablation: {out} on {device} (bf16 {bf16}, compile {use_compile}, {cfg.threads} threads)")
 
+    progress(0, None, "preparing data")
     variants, heldout, contamination = build_variants(config, log)
 
     # 2. one tokenizer for every variant, trained on a fixed sample of the baseline, saved with the run
@@ -197,16 +214,22 @@ def run_ablation(config: dict, output: str | Path | None = None, log=print) -> d
         tokenizer = train_tokenizer(sample, vocab_size=config["tokenizer"]["vocab_size"], output=tok_path)
     vocab = tokenizer.get_vocab_size()
 
-    # 3. equal token budgets: each run reads `tokens` tokens (+1 for the last target)
-    manifest = {}
-    for name, docs in variants.items():
-        shard = out / "data" / f"{name}.bin"
-        if not shard.is_file():
-            tokens, info = data.sample_tokens(docs, tokenizer, cfg.tokens + 1, seed=0)
-            data.write_shard(shard, tokens)
-            (shard.with_suffix(".json")).write_text(json.dumps(info))
-        manifest[name] = {**json.loads(shard.with_suffix(".json").read_text()),
-                          "decontamination": contamination.get(name)}
+    # 3. equal token budgets: each run reads `tokens` tokens (+1 for the last target); in anneal mode a
+    # share of them are the variant's, the rest the reference's, and every run starts from one base model
+    init = base_info = None
+    if config.get("mode", "scratch") == "anneal":
+        cfg, init, base_info, manifest = anneal.prepare(out, config, variants, tokenizer, log)
+    else:
+        manifest = {}
+        for name, docs in variants.items():
+            shard = out / "data" / f"{name}.bin"
+            if not shard.is_file():
+                tokens, info = data.sample_tokens(docs, tokenizer, cfg.tokens + 1, seed=0)
+                data.write_shard(shard, tokens)
+                (shard.with_suffix(".json")).write_text(json.dumps(info))
+            manifest[name] = json.loads(shard.with_suffix(".json").read_text())
+    for name in manifest:
+        manifest[name]["decontamination"] = contamination.get(name)
     held_tokens, _ = data.sample_tokens(heldout, tokenizer, config["heldout"]["tokens"] + 1, seed=0)
     windows = heldout_windows(held_tokens, cfg.block_size, config["heldout"]["tokens"])
     ev = config["eval"]
@@ -215,18 +238,22 @@ def run_ablation(config: dict, output: str | Path | None = None, log=print) -> d
     # 4. every variant x seed; finished runs are skipped, interrupted ones resume from their checkpoint.
     # `workers` > 1 trains that many runs at once in separate processes (each with `threads` threads):
     # for models this small, two 1-thread runs beat one 2-thread run (docs/PERFORMANCE.md)
-    jobs = [(out, name, seed, cfg, vocab, windows, tasks) for name in variants for seed in config["seeds"]
+    jobs = [(out, name, seed, cfg, vocab, windows, tasks, init) for name in variants for seed in config["seeds"]
             if not (out / "runs" / name / f"seed{seed}" / "result.json").is_file()]
     workers = int(config.get("workers", 1))
-    if workers > 1 and len(jobs) > 1:
+    if jobs:
+        progress(0, len(jobs), "training", "run")
+    if workers > 1 and len(jobs) > 1:  # runs in other processes: progress run by run
         import multiprocessing
 
         with multiprocessing.get_context("spawn").Pool(workers) as pool:
-            for message in pool.imap_unordered(_train_and_evaluate, jobs):
+            for done, message in enumerate(pool.imap_unordered(_train_and_evaluate, jobs), 1):
                 log(message)
-    else:
-        for job in jobs:
-            log(_train_and_evaluate(job))
+                progress(done, len(jobs), "training", "run")
+    else:  # in this process: progress step by step, in fractions of a run
+        for done, job in enumerate(jobs):
+            log(_train_and_evaluate(job, lambda step, steps, d=done: progress(d + step / steps, len(jobs),
+                                                                              "training", "run")))
 
     # 5. tables, plots, run log
     base_name = config["baseline"].get("name", "baseline")
@@ -237,20 +264,21 @@ def run_ablation(config: dict, output: str | Path | None = None, log=print) -> d
                "manifest": manifest, "heldout": {"docs": len(heldout), "windows": len(windows),
                                                  "tokens": int(windows.shape[0] * cfg.block_size)},
                "eval_items": {t: len(items) for t, items in tasks.items()}, "versions": _versions(),
+               "mode": config.get("mode", "scratch"), "anneal": base_info,
                "seconds": round(time.time() - started, 1)}
     (out / "run.json").write_text(json.dumps(run_log, indent=1, default=str))
     log(report.render_summary(tables["summary"], base_name))
     return {"output": out, **tables, "run": run_log}
 
 
-def _train_and_evaluate(job) -> str:
-    out, name, seed, cfg, vocab, windows, tasks = job
+def _train_and_evaluate(job, progress=None) -> str:
+    out, name, seed, cfg, vocab, windows, tasks, init = job
     from curate.tools.tokenizer import load_tokenizer
 
     folder = out / "runs" / name / f"seed{seed}"
     folder.mkdir(parents=True, exist_ok=True)
     shard = data.read_shard(out / "data" / f"{name}.bin")
-    result = train(cfg, shard, vocab, seed, checkpoint=folder / "ckpt.pt")
+    result = train(cfg, shard, vocab, seed, checkpoint=folder / "ckpt.pt", progress=progress, init=init)
     t0 = time.perf_counter()
     scores = evaluate(result.model, load_tokenizer(out / "tokenizer.json"), windows, tasks)
     np.savez(folder / "scores.npz", **scores)

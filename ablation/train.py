@@ -46,6 +46,10 @@ class TrainConfig:
     device: str = "auto"  # auto: cuda if available, else cpu
     compile: str | bool = "auto"  # torch.compile; auto: on CUDA only (on CPU its compile time eats small runs)
     bf16: str | bool = "auto"  # bf16 autocast; auto: on CUDA, and on CPUs with native bf16 (AVX512-BF16/AMX)
+    # cosine: warmup then cosine to min_lr (a from-scratch run); constant: warmup then lr (the stable phase of
+    # a warmup-stable-decay schedule, MiniCPM, Hu et al. 2024: an annealing base); linear_decay: lr down to
+    # min_lr linearly from the first step, no warmup (Llama 3's annealing phase, 2024, section 3.1.3)
+    schedule: str = "cosine"
     log_every: int = 10  # steps between points of the loss curve
     checkpoint_every: int = 100  # steps between checkpoints
 
@@ -90,17 +94,30 @@ def batches(n_tokens: int, cfg: TrainConfig, seed: int) -> np.ndarray:
     return order[: steps * cfg.batch_size].reshape(steps, cfg.batch_size)
 
 
+SCHEDULES = ("cosine", "constant", "linear_decay")
+
+
 def get_lr(step: int, steps: int, cfg: TrainConfig) -> float:
+    if cfg.schedule == "linear_decay":
+        return cfg.lr + (cfg.min_lr - cfg.lr) * step / max(1, steps - 1)
+    if cfg.schedule not in SCHEDULES:
+        raise ValueError(f"unknown schedule {cfg.schedule!r}; valid: {', '.join(SCHEDULES)}")
     warmup = max(1, int(cfg.warmup * steps))
     if step < warmup:
         return cfg.lr * (step + 1) / warmup
+    if cfg.schedule == "constant":
+        return cfg.lr
     progress = (step - warmup) / max(1, steps - warmup)
     return cfg.min_lr + 0.5 * (1 + math.cos(math.pi * progress)) * (cfg.lr - cfg.min_lr)
 
 
 def train(cfg: TrainConfig, tokens: np.ndarray, vocab_size: int, seed: int,
-          checkpoint: str | Path | None = None, log=None, stop_at: int | None = None) -> TrainResult:
-    """Train from scratch (or from `checkpoint` if it exists); `stop_at` ends early after that step, checkpointed."""
+          checkpoint: str | Path | None = None, log=None, stop_at: int | None = None, progress=None,
+          init: str | Path | None = None) -> TrainResult:
+    """Train from scratch (or from `checkpoint` if it exists); `stop_at` ends early after that step, checkpointed.
+    `progress(step, steps)` after every step. `init`: a finished run's checkpoint to continue from (its
+    weights and Adam moments, with a fresh step count and this schedule): the annealing phase of a base
+    model; an existing `checkpoint` still wins (a resume)."""
     device, bf16, use_compile = resolve_device(cfg)
     if device == "cpu":
         torch.set_num_threads(cfg.threads)
@@ -125,6 +142,13 @@ def train(cfg: TrainConfig, tokens: np.ndarray, vocab_size: int, seed: int,
                                   lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), fused=True)
 
     start, curve = 0, []
+    if init and not (checkpoint and Path(checkpoint).is_file()):
+        state = torch.load(init, map_location=device, weights_only=False)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])  # the same run continued: Adam's moments carry over
+        for group in optimizer.param_groups:  # the loaded groups hold the base's settings: this run's apply
+            group["weight_decay"] = cfg.weight_decay if group["weight_decay"] else 0.0
+            group["betas"] = (cfg.beta1, cfg.beta2)
     if checkpoint and Path(checkpoint).is_file():
         state = torch.load(checkpoint, map_location=device, weights_only=False)
         model.load_state_dict(state["model"])
@@ -156,6 +180,8 @@ def train(cfg: TrainConfig, tokens: np.ndarray, vocab_size: int, seed: int,
                 raise FloatingPointError(f"training diverged at step {step} (loss {loss_value})")
             if log:
                 log(f"step {step}/{steps} loss {loss_value:.4f}")
+        if progress:
+            progress(step + 1, steps)
         if checkpoint and ((step + 1) % cfg.checkpoint_every == 0 or step == steps - 1):
             save_checkpoint(checkpoint, model, optimizer, step + 1, curve, cfg)
         if stop_at is not None and step + 1 >= stop_at:

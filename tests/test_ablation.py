@@ -114,11 +114,63 @@ def test_score_pairs_sums_the_continuation_log_probabilities():
     tok = load_tokenizer("bytes")
     torch.manual_seed(0)
     model = GPT(GPTConfig(vocab_size=256, block_size=64, n_layer=1, n_head=2, n_embd=32)).eval()
-    (lp, n, _), = score_pairs(model, tok, [("The cat", " sat")])
+    (lp, n, _, n_bytes), = score_pairs(model, tok, [("The cat", " sat")])
     seq = torch.tensor([list(b"The cat sat")])
     logits, _ = model(seq[:, :-1])
     want = torch.log_softmax(logits[0], -1)[torch.arange(6, 10), seq[0, 7:]].sum().item()
-    assert n == 4 and lp == pytest.approx(want, abs=1e-4)
+    assert n == 4 and n_bytes == 4 and lp == pytest.approx(want, abs=1e-4)
+    # a continuation longer than the context window is scored on its last tokens: its bytes are theirs
+    long = " caf\u00e9" * 20  # 120 bytes, 100 characters
+    small = GPT(GPTConfig(vocab_size=256, block_size=16, n_layer=1, n_head=2, n_embd=32)).eval()
+    (_, n, _, n_bytes), = score_pairs(small, tok, [("x", long)])
+    assert n == 16 and n_bytes == 16  # the last 16 byte tokens: " caf\u00e9" ends the text, "é" is 2 of them
+
+
+def test_continuous_metrics_are_the_gold_answers_log_likelihood_and_bits_per_byte():
+    """`<task>_logprob` is the gold continuation's mean log-probability per token, `<task>_bpb` its summed
+    -log2 p over its UTF-8 bytes (DataDecide / OLMo), computed from the gold choice whatever the model picks."""
+    from curate.ablation.evaluate import evaluate
+    from curate.tools.tokenizer import load_tokenizer
+
+    tok = load_tokenizer("bytes")
+    torch.manual_seed(0)
+    model = GPT(GPTConfig(vocab_size=256, block_size=64, n_layer=1, n_head=2, n_embd=32)).eval()
+    items = [{"pairs": [("The cat", " sat"), ("The cat", " na\u00efve")], "gold": 1},
+             {"pairs": [("A dog", " ran far"), ("A dog", " x")], "gold": 0}]
+    windows = np.zeros((1, 65), dtype=np.int64)
+    scores = evaluate(model, tok, windows, {"copa": items})
+    for item, logprob, bpb in zip(items, scores["copa_logprob"], scores["copa_bpb"]):
+        (lp, n, _, n_bytes), = score_pairs(model, tok, [item["pairs"][item["gold"]]])
+        assert logprob == pytest.approx(lp / n)
+        assert bpb == pytest.approx(-lp / np.log(2) / len(item["pairs"][item["gold"]][1].encode()))
+        assert n_bytes == len(item["pairs"][item["gold"]][1].encode())
+    assert scores["copa_bpb"][0] > 0 and scores["copa_logprob"][0] < 0
+
+
+def test_summary_ranks_by_bits_per_byte_lower_first(tmp_path):
+    """The summary's `bpb` is the mean over tasks (each task once) and ranks lower first, with paired CIs."""
+    from curate.ablation.report import render_summary, write_tables
+
+    rng = np.random.default_rng(0)
+    for variant, shift in (("clean", 0.0), ("spam", 0.2)):
+        for seed in (0, 1):
+            folder = tmp_path / "runs" / variant / f"seed{seed}"
+            folder.mkdir(parents=True)
+            np.savez(folder / "scores.npz", heldout_loss=rng.normal(4, 0.1, 50),
+                     copa_bpb=rng.normal(3.5, 0.05, 40) + shift, piqa_bpb=rng.normal(3.0, 0.05, 10) + shift,
+                     copa_centered=np.zeros(40), piqa_centered=np.zeros(10))
+            (folder / "result.json").write_text(json.dumps({"tokens": 1, "train_seconds": 1, "tokens_per_second": 1,
+                                                            "curve": [(0, 1, 5.0)]}))
+    tables = write_tables(tmp_path, ["clean", "spam"], [0, 1], "clean", n_boot=200)
+    bpb = {r["variant"]: r for r in tables["summary"] if r["metric"] == "bpb"}
+    copa = {r["variant"]: r for r in tables["summary"] if r["metric"] == "copa_bpb"}
+    piqa = {r["variant"]: r for r in tables["summary"] if r["metric"] == "piqa_bpb"}
+    # each task counts once, however many items it has
+    assert bpb["clean"]["value"] == pytest.approx((copa["clean"]["value"] + piqa["clean"]["value"]) / 2)
+    assert bpb["spam"]["delta"] == pytest.approx(0.2, abs=0.05) and bpb["spam"]["ci_low"] > 0
+    text = render_summary(tables["summary"], "clean")
+    lines = [line.split() for line in text.splitlines() if line.startswith("bpb ")]
+    assert [line[2] for line in lines] == ["clean", "spam"] and lines[1][-1] == "worse"
 
 
 @pytest.mark.integration
@@ -153,6 +205,14 @@ def test_ablation_tells_clean_text_from_planted_damage(shared, tmp_path, monkeyp
     for name in ("boilerplate", "foreign", "spam"):
         assert loss[name]["ci_low"] > 0, (name, loss[name], loss["clean"])
         assert loss[name]["value"] > loss["clean"]["value"]
+    # the continuous benchmark metrics (bits per byte of the gold answer) rank clean first on at least 2 tasks,
+    # where accuracy at this size sits within noise of chance
+    tasks = [m[:-len("_bpb")] for m in {r["metric"] for r in summary} if m.endswith("_bpb")]
+    assert len(tasks) >= 2
+    clean_first = [t for t in tasks
+                   if min((r for r in summary if r["metric"] == f"{t}_bpb"), key=lambda r: r["value"])["variant"] == "clean"]
+    assert len(clean_first) >= 2, {t: {r["variant"]: r["value"] for r in summary if r["metric"] == f"{t}_bpb"}
+                                   for t in tasks}
     results = pq.read_table(out / "results.parquet")
     assert results.num_rows == 12 and {"variant", "seed", "tokens", "heldout_loss", "core"} <= set(results.column_names)
     assert len(set(results.column("tokens").to_pylist())) == 1  # the same token budget for every run
