@@ -24,7 +24,10 @@ RUN_ELSEWHERE = {
     "dedup.yaml": ("tests/test_minhash_pipeline.py", "test_a_corpus_without_near_duplicates_runs_clean"),
     "decontaminate.yaml": ("tests/test_decontaminate.py", "test_recipe_runs_and_writes_the_report"),
     "mix_example.yaml": ("tests/test_mix.py", "test_the_example_mix_runs_on_the_shared_data"),
+    "mix_by_label.yaml": ("tests/test_mix_labels.py", "test_the_annealing_example_runs"),
     "ablation_damage_tiny.yaml": ("tests/test_ablation.py", "test_ablation_tells_clean_text_from_planted_damage"),
+    "ablation_damage_anneal_tiny.yaml": ("tests/test_ablation_anneal.py",
+                                         "test_annealing_separates_every_damaged_variant_and_shares_one_base"),
 }
 RUN_HERE = {"ablation_damage.yaml", "ablation_filters.yaml"}
 # an ablation recipe at a small scale: 1 seed, a 2.5k-parameter model, 2,048 training tokens, 10 COPA items

@@ -46,14 +46,16 @@ class StageSpec:
         doc = inspect.getdoc(self.load()) or ""
         return doc.splitlines()[0] if doc else ""
 
-    def columns(self) -> dict[str, str]:
-        """The decision-table columns this stage declares (`<namespace>__<signal>` -> Arrow type)."""
+    def columns(self, params: dict | None = None) -> dict[str, str]:
+        """The decision-table columns this stage declares (`<namespace>__<signal>` -> Arrow type),
+        built with `params` (a stage may take its namespace from them: `classify`'s `name`)."""
         from curate.core.step import DeclaresSignals, signal_key  # datatrove: only when asked
 
         cls = self.load()
         if not issubclass(cls, DeclaresSignals):  # the writer
             return {}
-        return {signal_key(cls.namespace, signal): kind for signal, kind in cls.all_signals().items()}
+        namespace = cls.namespace_for(params or {})
+        return {signal_key(namespace, signal): kind for signal, kind in cls.all_signals().items()}
 
 
 STAGES: list[StageSpec] = [
@@ -63,6 +65,7 @@ STAGES: list[StageSpec] = [
     StageSpec("trafilatura_extract", 1, "curate.filters.trafilatura_extract:TrafilaturaExtract", "extract", "extract"),
     StageSpec("resiliparse_extract", 1, "curate.filters.resiliparse_extract:ResiliparseExtract", "extract", "extract"),
     StageSpec("extract", 1, "curate.filters.combined_extract:CombinedExtract", "extract"),
+    StageSpec("extract", 2, "curate.filters.select_extract:SelectExtract", "extract"),
     StageSpec("url_filter", 1, "curate.filters.url_filter:UrlFilter", "filter"),
     StageSpec("fasttext_lang", 1, "curate.filters.fasttext_lang:FastTextLang", "filter"),
     StageSpec("gopher_quality", 1, "curate.filters.gopher_quality:GopherQuality", "filter"),
@@ -74,11 +77,14 @@ STAGES: list[StageSpec] = [
     StageSpec("expression", 1, "curate.filters.expression:Expression", "filter"),
     StageSpec("fasttext_classifier", 1, "curate.filters.fasttext_classifier:FastTextClassifier", "filter"),
     StageSpec("nsfw_words", 1, "curate.filters.nsfw_words:NsfwWords", "filter"),
+    StageSpec("classify", 1, "curate.filters.classify:Classify", "filter"),  # namespace: its `name` parameter
     StageSpec("c4_lines", 1, "curate.filters.c4_lines:C4Lines", "transform"),
     StageSpec("pii_mask", 1, "curate.filters.pii_mask:PIIMaskV1", "transform", "pii"),  # old recipes: pii__*
     StageSpec("pii_mask", 2, "curate.filters.pii_mask:PIIMask", "transform"),
     StageSpec("exact_dedup", 1, "curate.filters.exact_dedup:ExactDedup", "filter"),
     StageSpec("minhash", 1, "curate.filters.minhash.filter:MinhashDedup", "filter"),
+    StageSpec("paragraph_dedup", 1, "curate.filters.paragraph_dedup:ParagraphDedup", "transform"),
+    StageSpec("url_dedup", 1, "curate.filters.url_dedup:UrlDedup", "filter"),
     StageSpec("decontaminate", 1, "curate.filters.decontaminate.filter:Decontaminate", "filter"),
     StageSpec("decision_writer", 1, "curate.io.writers:DecisionWriter", "writer"),
 ]

@@ -143,6 +143,12 @@ class DeclaresSignals:
     core_signals: ClassVar[dict[str, Signal]] = {}
 
     @classmethod
+    def namespace_for(cls, params: dict) -> str:
+        """The namespace of this stage built with `params`: `namespace`, unless the stage lets a
+        recipe name its own (`classify`'s `name`, so two classifiers record separate columns)."""
+        return cls.namespace
+
+    @classmethod
     def all_signals(cls) -> dict[str, str]:
         """Every signal column this step writes (without the namespace prefix) -> its Arrow type."""
         return {name: as_signal(declared).type for name, declared in cls.signals.items()}

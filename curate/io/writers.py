@@ -71,8 +71,8 @@ def signal_columns(steps) -> dict[str, str]:
         cls = step if isinstance(step, type) else type(step)
         if not issubclass(cls, DeclaresSignals):
             continue
-        for signal, kind in cls.all_signals().items():
-            columns[signal_key(cls.namespace, signal)] = kind
+        for signal, kind in cls.all_signals().items():  # an instance may name its own namespace (classify)
+            columns[signal_key(step.namespace, signal)] = kind
     return columns
 
 

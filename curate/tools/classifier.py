@@ -100,16 +100,24 @@ def read_texts(path: Path, stats: InputStats) -> list[str]:
     return texts
 
 
-def load_documents(paths: list[str], chunk_words: int | None) -> tuple[list[str], list[InputStats]]:
+def load_documents(paths: list[str], chunk_words: int | None, progress=None) -> tuple[list[str], list[InputStats]]:
+    """Every document (or chunk) of `paths`; `progress(files_done, files)` after each file."""
     docs, report = [], []
-    for path in paths:
+    files = [(path, input_files(path)) for path in paths]
+    done, total = 0, sum(len(found) for _, found in files)
+    if progress:
+        progress(0, total)
+    for path, found in files:
         stats = InputStats(str(path))
-        for file in input_files(path):
+        for file in found:
             for text in read_texts(file, stats):
                 for piece in chunks(text, chunk_words) if chunk_words else [text]:
                     if piece.strip():
                         docs.append(piece)
                         stats.documents += 1
+            done += 1
+            if progress:
+                progress(done, total)
         report.append(stats)
     return docs, report
 
@@ -260,16 +268,18 @@ def score(model, texts: list[str], label: str) -> list[float]:
 
 
 def train(positive: list[str], negative: list[str], output: str, params: TrainParams | None = None,
-          log: Callable[[str], None] | None = None) -> TrainResult:
+          log: Callable[[str], None] | None = None, progress=None) -> TrainResult:
     """Train, evaluate and save a classifier (see the module docstring); returns its card's data.
-    `log` gets one line per phase (reading, training, evaluating) with its time."""
+    `log` gets one line per phase (reading, training, evaluating) with its time; `progress(done,
+    total, phase, unit)` (curate.core.progress) each file read and the start of each later phase."""
     from curate.resources.models import load_fasttext
 
     log = log or (lambda _message: None)
+    progress = progress or (lambda *args, **kwargs: None)
     params = params or TrainParams()
     start = time.perf_counter()
-    pos, pos_inputs = load_documents(positive, params.chunk_words)
-    neg, neg_inputs = load_documents(negative, params.chunk_words)
+    pos, pos_inputs = load_documents(positive, params.chunk_words, lambda d, t: progress(d, t, "reading positive", "file"))
+    neg, neg_inputs = load_documents(negative, params.chunk_words, lambda d, t: progress(d, t, "reading negative", "file"))
     if not pos or not neg:
         raise ValueError(f"need documents of both classes; got {len(pos)} positive, {len(neg)} negative")
     log(f"reading: {len(pos):,} positive and {len(neg):,} negative documents ({_since(start)})")
@@ -293,9 +303,11 @@ def train(positive: list[str], negative: list[str], output: str, params: TrainPa
     phase = time.perf_counter()
     log(f"training: {len(examples):,} examples, {len(words):,} tokens; dim {params.dim}, bucket {params.bucket:,}, "
         f"epoch {params.epoch}{', then quantizing' if params.quantize else ''} ...")
+    progress(0, None, "training fastText")  # one call into fastText: the bar shows the time it takes
     _fit(examples, params, out)
     log(f"training: done ({_since(phase)})")
     phase = time.perf_counter()
+    progress(0, None, "evaluating")
     metrics = evaluate(load_fasttext(out), pos_test, neg_test, params.label)  # exactly what was saved
     log(f"evaluating: {len(pos_test) + len(neg_test):,} held-out documents ({_since(phase)})")
     result = TrainResult(model=str(out), card_json=str(card_path(out, ".json")), card_md=str(card_path(out, ".md")),

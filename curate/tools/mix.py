@@ -48,11 +48,13 @@ import pyarrow.parquet as pq
 
 from curate.core.config import RecipeError, load_yaml
 from curate.io.writers import ROW_GROUP
+from curate.tools import mix_labels
 from curate.tools.mix_sources import DEFAULT_MAX_EPOCHS, MixError, Source, SourceConfig, read_source
 from curate.tools.tokenizer import count_tokens, load_tokenizer, save, train_tokenizer
 
 SHORTFALL = ("fail", "renormalise")
-TOP_LEVEL = {"name", "output", "seed", "budget", "tokenizer", "max_epochs", "on_shortfall", "shard_docs", "sources"}
+TOP_LEVEL = {"name", "output", "seed", "budget", "tokenizer", "max_epochs", "on_shortfall", "shard_docs", "sources",
+             "by", "shares", "top", "rehydrate"}  # the last four: mix by label (curate.tools.mix_labels)
 SOURCE_KEYS = {"path", "share", "tokens", "max_epochs", "text_field", "id_field"}
 SHARD_SCHEMA = pa.schema([("text", pa.string()), ("id", pa.string()), ("source", pa.string()),
                           ("epoch", pa.int32()), ("tokens", pa.int32())])
@@ -68,6 +70,10 @@ class MixConfig:
     tokenizer: str | dict = field(default_factory=lambda: {"train": {}})
     on_shortfall: str = "fail"
     shard_docs: int = ROW_GROUP
+    by: str | None = None  # mix by label: the label column, and `shares` per label (curate.tools.mix_labels)
+    shares: dict | None = None
+    top: dict | None = None
+    rehydrate: bool = False
 
 
 @dataclass
@@ -104,21 +110,28 @@ def load_mix(path: str | os.PathLike, overrides=()) -> MixConfig:
     if not isinstance(raw_sources, dict) or not raw_sources:
         raise MixError(f"{loaded.where('sources')}: `sources:` must map source names to {{path: ..., share: ...}}")
     default_epochs = float(data.pop("max_epochs", DEFAULT_MAX_EPOCHS))
-    sources = [_source(name, spec, default_epochs, loaded.where("sources", name)) for name, spec in raw_sources.items()]
+    by = data.get("by")
+    sources = [_source(name, spec, default_epochs, loaded.where("sources", name), by is not None)
+               for name, spec in raw_sources.items()]
     config = MixConfig(sources=sources, **data)
+    mix_labels.check(by, config.shares, config.top, sources)
+    for source in sources if by else []:
+        source.extra_fields = mix_labels.fields(by, config.top, config.rehydrate)
     if config.on_shortfall not in SHORTFALL:
         raise MixError(f"{loaded.where('on_shortfall')}: on_shortfall must be one of {SHORTFALL}, "
                        f"got {config.on_shortfall!r}")
     return config
 
 
-def _source(name: str, spec, default_epochs: float, where: str) -> SourceConfig:
+def _source(name: str, spec, default_epochs: float, where: str, labelled: bool = False) -> SourceConfig:
     where = f"{where}: source {name!r}"
     if not isinstance(spec, dict):
         raise MixError(f"{where}: expected a mapping {{path: ..., share: ...}}")
     if unknown := set(spec) - SOURCE_KEYS:
         raise MixError(f"{where}: unknown key(s) {sorted(unknown)}; valid: {sorted(SOURCE_KEYS)}")
-    if ("share" in spec) == ("tokens" in spec):
+    if labelled and ("share" in spec or "tokens" in spec):
+        raise MixError(f"{where}: with `by:` the shares are per label (`shares:`), not per source")
+    if not labelled and ("share" in spec) == ("tokens" in spec):
         raise MixError(f"{where}: give exactly one of `share` (a token share) or `tokens` (a target count)")
     paths = spec.get("path")
     paths = [paths] if isinstance(paths, str) else paths
@@ -273,18 +286,32 @@ class MixResult:
         return sum(r.tokens for r in self.reports)
 
 
-def mix(config: MixConfig, overwrite: bool = False) -> MixResult:
-    """Read, count, plan, select, shuffle and write: `OUT/shards/*.parquet`, `OUT/manifest.{json,parquet}`."""
+def mix(config: MixConfig, overwrite: bool = False, progress=None) -> MixResult:
+    """Read, count, plan, select, shuffle and write: `OUT/shards/*.parquet`, `OUT/manifest.{json,parquet}`.
+    `progress(done, total, phase, unit)` (curate.core.progress) hears of each source, batch and shard."""
+    progress = progress or (lambda *args, **kwargs: None)
     out = Path(config.output)
     if (out / "manifest.json").exists() and not overwrite:
         raise MixError(f"{out} already holds a mix; use --overwrite or another --output")
-    sources = [read_source(s) for s in config.sources]
+    sources = []
+    for s in config.sources:
+        progress(len(sources), len(config.sources), "reading", "source")
+        sources.append(read_source(s))
+    progress(0, None, "tokenizer", "")
     tokenizer, described = _tokenizer(config, sources)
+    total, counted = sum(len(s.texts) for s in sources), 0
     for source in sources:
-        source.tokens = np.asarray(count_tokens(tokenizer, source.texts.to_pylist()), dtype=np.int64)
+        def count(n, base=counted):
+            progress(base + n, total, "counting tokens", "doc")
+
+        source.tokens = np.asarray(count_tokens(tokenizer, source.texts.to_pylist(), progress=count), dtype=np.int64)
+        counted += len(source.texts)
+    read = sources
+    if config.by:  # each label (or source/label) a group the planner treats as a source
+        sources = mix_labels.groups(read, config.by, config.shares, config.top, config.rehydrate, config.seed)
     reports, messages = plan(sources, config.budget, config.on_shortfall)
     messages += [f"{s.config.name}: {s.skipped_corrupt:,} record(s) not JSON objects, skipped (first: {s.first_corrupt})"
-                 for s in sources if s.skipped_corrupt]
+                 for s in read if s.skipped_corrupt]
 
     picked_source, picked_doc, picked_epoch = [], [], []
     for n, (source, report) in enumerate(zip(sources, reports)):
@@ -307,6 +334,7 @@ def mix(config: MixConfig, overwrite: bool = False) -> MixResult:
                  np.random.default_rng([config.seed, 1]))
     shards = []
     for n, start in enumerate(range(0, rows.num_rows, config.shard_docs)):
+        progress(n, -(-rows.num_rows // config.shard_docs), "writing shards", "shard")
         table = rows.slice(start, config.shard_docs)
         path = out / "shards" / f"{n:05d}.parquet"
         pq.write_table(table, path, row_group_size=ROW_GROUP, compression="zstd", write_statistics=True)
@@ -332,6 +360,12 @@ def _rows(sources: list[Source], source: np.ndarray, doc: np.ndarray, epoch: np.
     texts = pa.chunked_array([s.texts for s in sources])
     ids = pa.chunked_array([s.ids for s in sources])
     tokens = np.concatenate([s.tokens for s in sources])[offsets]
+    if sources and sources[0].label is not None:  # mix by label: each group's documents keep their source
+        names = pa.chunked_array([s.origin for s in sources]).take(offsets).combine_chunks()
+        labels = pa.chunked_array([s.label for s in sources]).take(offsets).combine_chunks()
+        return pa.table([texts.take(offsets).combine_chunks(), ids.take(offsets).combine_chunks(), names,
+                         pa.array(epoch, pa.int32()), pa.array(tokens, pa.int32()), labels],
+                        schema=SHARD_SCHEMA.append(pa.field("label", pa.string())))
     names = np.array([s.config.name for s in sources], dtype=object)[source]
     return pa.table([texts.take(offsets).combine_chunks(), ids.take(offsets).combine_chunks(),
                      pa.array(names, pa.string()), pa.array(epoch, pa.int32()), pa.array(tokens, pa.int32())],

@@ -10,7 +10,7 @@ Parquet that cannot be read fails naming the file.
 from __future__ import annotations
 
 import glob
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +35,8 @@ class SourceConfig:
     max_epochs: float = DEFAULT_MAX_EPOCHS
     text_field: str | list[str] = "text"
     id_field: str = "id"
+    extra_fields: list[str] = field(default_factory=list)  # also read (mix by label: the label column)
+
 
 @dataclass
 class Source:
@@ -48,6 +50,9 @@ class Source:
     skipped_empty: int = 0
     first_corrupt: str | None = None  # FILE:LINE of the first record that is not a JSON object
     tokens: np.ndarray | None = None
+    extra: dict = field(default_factory=dict)  # extra field -> its value per document (None where absent)
+    origin: pa.Array | None = None  # mix by label: each document's source (a group holds several)
+    label: pa.Array | None = None  # mix by label: each document's label
 
 
 def source_files(spec: str) -> list[str]:
@@ -73,6 +78,7 @@ def read_source(config: SourceConfig) -> Source:
     files = [f for spec in config.paths for f in source_files(spec)]
     texts: list[str] = []
     ids: list[str] = []
+    extra: dict[str, list] = {name: [] for name in config.extra_fields}
     corrupt, empty = documents.ReadCounts(), 0
     for file in files:
         for n, record in enumerate(_records(file, config, corrupt)):
@@ -83,10 +89,12 @@ def read_source(config: SourceConfig) -> Source:
             texts.append(text)
             doc_id = record.get(config.id_field)
             ids.append(str(doc_id) if doc_id is not None else f"{Path(file).name}#{n}")
+            for name, values in extra.items():
+                values.append(record.get(name))
     if not texts:
         raise MixError(f"source {config.name!r}: no documents with text in {config.paths}")
     return Source(config, files, pa.array(texts, pa.string()), pa.array(ids, pa.string()),
-                  skipped_corrupt=corrupt.bad, skipped_empty=empty, first_corrupt=corrupt.first_bad)
+                  skipped_corrupt=corrupt.bad, skipped_empty=empty, first_corrupt=corrupt.first_bad, extra=extra)
 
 
 def _text_of(record: dict, field_names) -> str | None:
@@ -102,6 +110,7 @@ def _records(file: str, config: SourceConfig, corrupt: documents.ReadCounts):
     fmt = "parquet" if documents.format_of(file) == "parquet" else "jsonl"
     fields = [config.text_field] if isinstance(config.text_field, str) else list(config.text_field)
     try:
-        yield from documents.iter_records(file, fmt=fmt, columns=fields, optional=[config.id_field], counts=corrupt)
+        yield from documents.iter_records(file, fmt=fmt, columns=fields, optional=[config.id_field, *config.extra_fields],
+                                          counts=corrupt)
     except documents.DocumentError as error:
         raise MixError(str(error)) from None

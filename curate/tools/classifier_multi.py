@@ -1,0 +1,317 @@
+"""Train topic, format and graded-quality classifiers from labelled documents, against baselines.
+
+Llama 3 sorted its web data into categories with fastText classifiers and set its mix by them;
+FineWeb-Edu distilled 0-5 ratings into a classifier and kept documents scoring >= 3. This module
+trains such a classifier from JSONL or Parquet records with a text and a label field, in three
+kinds:
+
+* `multiclass`: one label per document (a page type); fastText softmax, the top label predicted;
+* `multilabel`: a list of labels per document (Reuters topics); fastText one-vs-all (`ova`), every
+  label with p >= 0.5 predicted, or the top one when none reaches it (every document has one);
+* `graded`: an integer grade (0-5); ordinal classes `__label__0..5` with softmax, the score their
+  expected value sum(p(g) * g), as FineWeb-Edu's regression head gives a real-valued score. We
+  chose ordinal classes over a regressor on fastText's sentence vectors because the model stays
+  one fastText file that the `fasttext_classifier` stage (`integer_scores: true`) and the
+  `classify` stage already score, with nothing else to ship.
+
+Every run reports the held-out metrics (`curate.tools.classifier_report`) of fastText and, on the
+same split, of two baselines (`curate.tools.classifier_baselines`): the majority class and a
+bag-of-words logistic regression, with scoring speed in documents per second for each. The held
+out documents are the `test` files when given (Reuters' ModApte split), else a seeded fraction.
+fastText's epoch, lr, wordNgrams and dim are tuned by coordinate search on a validation split of
+the training documents only (the held-out set is never looked at), and so is the regression's L2.
+
+Example: `train_labels(["train.jsonl"], "out/topic.bin", LabelParams(label_field="topic"))`.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from curate.core.text import normalize
+from curate.io import documents
+from curate.tools import classifier_baselines as bl
+from curate.tools import classifier_report as rep
+from curate.tools.classifier import TrainParams, _fit_in_fresh_process, card_path, fasttext_version, input_files, sized
+
+KINDS = ("multiclass", "multilabel", "graded")
+GRID = {"epoch": (5, 10, 25, 50), "lr": (0.1, 0.25, 0.5, 1.0), "word_ngrams": (1, 2, 3), "dim": (16, 32, 64, 100)}
+L2_GRID = (1e-6, 1e-5, 1e-4)
+
+
+@dataclass
+class LabelParams:
+    """What to read, how to split, and fastText's starting point (tuned unless `tune` is false)."""
+
+    label_field: str = "label"
+    text_field: str = "text"
+    kind: str = "multiclass"
+    holdout: float = 0.2  # without `test` files
+    validation: float = 0.15  # of the training documents, for tuning
+    min_count_label: int = 1  # labels with fewer training documents are dropped
+    tune: bool = True
+    grid: dict = field(default_factory=lambda: dict(GRID))
+    seed: int = 0
+    epoch: int = 10
+    lr: float = 0.5
+    word_ngrams: int = 2
+    dim: int = 32
+    min_count: int = 1
+    thread: int = 1
+    max_docs: int | None = None  # read at most this many training documents (seeded sample)
+
+    def __post_init__(self):
+        if self.kind not in KINDS:
+            raise ValueError(f"kind must be one of {KINDS}, got {self.kind!r}")
+
+
+@dataclass
+class Labelled:
+    texts: list[str]  # normalised
+    labels: list[list[str]]
+    skipped: int = 0
+
+
+def labels_of(value, kind: str) -> list[str] | None:
+    """The label list of one record's label value; None when it has none usable."""
+    if value is None or value == "" or value == []:
+        return None
+    if kind == "multilabel":
+        values = value if isinstance(value, list) else str(value).split(",")
+        return [str(v).strip() for v in values if str(v).strip()] or None
+    if isinstance(value, list):
+        return None if len(value) != 1 else labels_of(value[0], kind)
+    if kind == "graded":
+        try:
+            return [str(int(round(float(value))))]
+        except (TypeError, ValueError):
+            return None
+    return [str(value).strip().replace(" ", "_")]
+
+
+def load_labelled(paths: list[str], params: LabelParams) -> Labelled:
+    """Normalised texts and their labels from JSONL/Parquet files or folders; records without text
+    or a usable label are skipped and counted."""
+    out = Labelled([], [])
+    for path in paths:
+        for file in input_files(path):
+            counts = documents.ReadCounts()
+            for record in documents.iter_records(file, columns=[params.text_field, params.label_field], counts=counts):
+                text, labels = record.get(params.text_field), labels_of(record.get(params.label_field), params.kind)
+                if isinstance(text, str) and text.strip() and labels:
+                    out.texts.append(normalize(text))
+                    out.labels.append(labels)
+                else:
+                    out.skipped += 1
+            out.skipped += counts.bad
+    return out
+
+
+def _split(data: Labelled, fraction: float, rng: random.Random) -> tuple[Labelled, Labelled]:
+    order = list(range(len(data.texts)))
+    rng.shuffle(order)
+    n = max(1, round(len(order) * fraction))
+    pick = lambda idx: Labelled([data.texts[i] for i in idx], [data.labels[i] for i in idx])  # noqa: E731
+    return pick(sorted(order[n:])), pick(sorted(order[:n]))
+
+
+def classes_of(data: Labelled, params: LabelParams) -> list[str]:
+    counts = Counter(label for labels in data.labels for label in labels)
+    kept = [c for c, n in counts.items() if n >= params.min_count_label]
+    if params.kind == "graded":
+        grades = [int(c) for c in kept]
+        return [str(g) for g in range(min(grades), max(grades) + 1)]
+    return sorted(kept)
+
+
+# ---- fastText -------------------------------------------------------------------------------------
+
+def fit_fasttext(data: Labelled, classes: list[str], params: LabelParams, output: Path) -> None:
+    """Train fastText on `data` (labels outside `classes` dropped) and save it to `output`."""
+    wanted = set(classes)
+    lines = []
+    for text, labels in zip(data.texts, data.labels):
+        keep = [lab for lab in labels if lab in wanted]
+        if keep:
+            lines.append(" ".join(f"__label__{lab}" for lab in keep) + " " + text)
+    random.Random(params.seed).shuffle(lines)
+    words = [w for t in data.texts for w in t.split()]
+    base, _ = sized(TrainParams(dim=params.dim, quantize=False), len(words), len(set(words)))
+    with tempfile.TemporaryDirectory() as tmp:
+        train_file = Path(tmp) / "train.txt"
+        train_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        kwargs = dict(input=str(train_file), epoch=params.epoch, lr=params.lr, dim=params.dim,
+                      wordNgrams=params.word_ngrams, minCount=params.min_count, bucket=base.bucket,
+                      thread=params.thread, seed=params.seed, verbose=0,
+                      loss="ova" if params.kind == "multilabel" else "softmax")
+        error = _fit_in_fresh_process(kwargs, False, str(output))
+    if error:
+        raise ValueError(f"fastText training failed ({error}); try a lower lr or fewer epochs")
+
+
+def fasttext_proba(model, texts: list[str], classes: list[str], batch: int = 1024) -> np.ndarray:
+    """documents x classes probabilities; fastText scores a batch of documents in one C++ call."""
+    index = {c: i for i, c in enumerate(classes)}
+    out = np.zeros((len(texts), len(classes)))
+    for start in range(0, len(texts), batch):
+        chunk = [" ".join(text.split()) for text in texts[start:start + batch]]  # predict refuses newlines
+        for i, (labels, probs) in enumerate(zip(*model.predict(chunk, k=-1)), start):
+            _fill(out[i], labels, probs, index)
+    return out
+
+
+def _fill(row: np.ndarray, labels, probs, index: dict[str, int]) -> None:
+    for label, p in zip(labels, probs):
+        j = index.get(label.removeprefix("__label__"))
+        if j is not None:
+            row[j] = min(1.0, float(p))
+
+
+def decide(proba: np.ndarray, classes: list[str], kind: str) -> tuple[list[set[str]], np.ndarray | None]:
+    """Predicted label sets (and, graded, the expected-value scores) from probabilities."""
+    top = proba.argmax(axis=1)
+    if kind == "multilabel":
+        sets = [{classes[j] for j in np.flatnonzero(row >= 0.5)} or {classes[t]} for row, t in zip(proba, top)]
+        return sets, None
+    sets = [{classes[t]} for t in top]
+    if kind != "graded":
+        return sets, None
+    grades = np.asarray([int(c) for c in classes], dtype=float)
+    scores = (proba * grades).sum(axis=1) / np.maximum(proba.sum(axis=1), 1e-12)
+    return [{str(int(np.clip(round(s), grades.min(), grades.max())))} for s in scores], scores
+
+
+def metrics_of(truth: Labelled, proba: np.ndarray, classes: list[str], kind: str, seconds: float) -> dict:
+    predicted, scores = decide(proba, classes, kind)
+    gold = [set(lab) for lab in truth.labels]
+    out = rep.class_metrics(gold, predicted, classes)
+    if kind != "multilabel":
+        out["confusion"] = rep.confusion([lab[0] for lab in truth.labels], [min(p) for p in predicted], classes)
+    if kind == "graded":
+        out["graded"] = rep.graded_metrics([int(lab[0]) for lab in truth.labels], list(scores), [int(c) for c in classes])
+    out["docs_per_s"] = round(len(truth.texts) / seconds) if seconds > 0 else None
+    return out
+
+
+def _validate(fit: Labelled, val: Labelled, classes: list[str], params: LabelParams, tmp: Path) -> float:
+    from curate.resources.models import load_fasttext
+
+    path = tmp / f"trial_{params.epoch}_{params.lr}_{params.word_ngrams}_{params.dim}.bin"
+    fit_fasttext(fit, classes, params, path)
+    proba = fasttext_proba(load_fasttext(path), val.texts, classes)
+    path.unlink()
+    return rep.class_metrics([set(x) for x in val.labels], decide(proba, classes, params.kind)[0], classes)["macro_f1"]
+
+
+def tune(fit: Labelled, val: Labelled, classes: list[str], params: LabelParams,
+         log: Callable[[str], None]) -> tuple[LabelParams, list[str]]:
+    """Coordinate search over `params.grid` (one parameter at a time, the others at their best so
+    far), by validation macro-F1; returns the best parameters and one note per trial."""
+    notes, seen = [], {}
+    best = params
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, values in params.grid.items():
+            for value in values:
+                trial = replace(best, **{name: value})
+                key = (trial.epoch, trial.lr, trial.word_ngrams, trial.dim)
+                if key not in seen:
+                    seen[key] = _validate(fit, val, classes, trial, Path(tmp))
+                    notes.append(f"epoch {trial.epoch}, lr {trial.lr}, wordNgrams {trial.word_ngrams}, "
+                                 f"dim {trial.dim}: validation macro-F1 {seen[key]}")
+                    log(notes[-1])
+            best = max((replace(best, **{name: v}) for v in values),
+                       key=lambda t: seen[(t.epoch, t.lr, t.word_ngrams, t.dim)])
+    notes.append(f"chosen: epoch {best.epoch}, lr {best.lr}, wordNgrams {best.word_ngrams}, dim {best.dim}")
+    return best, notes
+
+
+# ---- baselines ------------------------------------------------------------------------------------
+
+def majority(train: Labelled, test: Labelled, classes: list[str], kind: str) -> dict:
+    """The most frequent training label for every document (multi-label: that one label)."""
+    start = time.perf_counter()
+    top = Counter(lab for labels in train.labels for lab in labels if lab in classes).most_common(1)[0][0]
+    proba = np.zeros((len(test.texts), len(classes)))
+    proba[:, classes.index(top)] = 1.0
+    return {**metrics_of(test, proba, classes, kind, time.perf_counter() - start), "train_s": 0.0, "label": top}
+
+
+def bow_baseline(fit: Labelled, val: Labelled, train: Labelled, test: Labelled, classes: list[str],
+                 params: LabelParams) -> tuple[dict, list[str]]:
+    """Bag-of-words logistic regression: L2 chosen on the validation split, refit on all training
+    documents, scored on the held-out ones (vectorising included in the speed)."""
+    multilabel, notes, scores = params.kind == "multilabel", [], {}
+    for l2 in L2_GRID:
+        model = bl.fit_bow(fit.texts, fit.labels, classes, multilabel, l2, params.seed)
+        predicted, _ = decide(model.proba(val.texts), classes, params.kind)
+        scores[l2] = rep.class_metrics([set(x) for x in val.labels], predicted, classes)["macro_f1"]
+        notes.append(f"logistic regression l2 {l2}: validation macro-F1 {scores[l2]}")
+    best = max(L2_GRID, key=scores.__getitem__)
+    model, train_s = bl.timed(bl.fit_bow, train.texts, train.labels, classes, multilabel, best, params.seed)
+    proba, seconds = bl.timed(model.proba, test.texts)
+    return {**metrics_of(test, proba, classes, params.kind, seconds), "train_s": round(train_s, 2), "l2": best}, notes
+
+
+# ---- the run --------------------------------------------------------------------------------------
+
+@dataclass
+class LabelResult:
+    model: str
+    card_json: str
+    card_md: str
+    classes: list[str]
+    counts: dict
+    metrics: dict  # fasttext, majority, bow_logreg -> held-out metrics
+    params: dict
+    tuning: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    model_bytes: int = 0
+    fasttext_version: str | None = None
+
+
+def train_labels(train: list[str], output: str, params: LabelParams | None = None, test: list[str] | None = None,
+                 log: Callable[[str], None] | None = None) -> LabelResult:
+    """Read, split, tune, train, evaluate against the baselines, save the model and its card."""
+    from curate.resources.models import load_fasttext
+
+    params, log, start = params or LabelParams(), log or (lambda _m: None), time.perf_counter()
+    rng = random.Random(params.seed)
+    data = load_labelled(train, params)
+    if params.max_docs and len(data.texts) > params.max_docs:
+        data, _ = _split(data, 1 - params.max_docs / len(data.texts), rng)
+    if test:
+        heldout, split = load_labelled(test, params), f"the given test files: {', '.join(test)}"
+    else:
+        data, heldout = _split(data, params.holdout, rng)
+        split = f"a seeded {params.holdout:.0%} of the input"
+    classes = classes_of(data, params)
+    if len(classes) < 2:
+        raise ValueError(f"need at least 2 labels in `{params.label_field}`; found {classes}")
+    fit, val = _split(data, params.validation, rng)
+    log(f"reading: {len(data.texts):,} training and {len(heldout.texts):,} held-out documents, {len(classes)} labels")
+    best, notes = tune(fit, val, classes, params, log) if params.tune else (params, ["not tuned"])
+    out = Path(output)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    _, train_s = bl.timed(fit_fasttext, data, classes, best, out)
+    model = load_fasttext(out)
+    proba, seconds = bl.timed(fasttext_proba, model, heldout.texts, classes)
+    metrics = {"fasttext": {**metrics_of(heldout, proba, classes, params.kind, seconds), "train_s": round(train_s, 2)},
+               "majority": majority(data, heldout, classes, params.kind)}
+    metrics["bow_logreg"], bow_notes = bow_baseline(fit, val, data, heldout, classes, params)
+    counts = {"train": len(data.texts), "fit": len(fit.texts), "validation": len(val.texts),
+              "heldout": len(heldout.texts), "skipped": data.skipped + heldout.skipped, "split": split}
+    result = LabelResult(str(out), str(card_path(out, ".json")), str(card_path(out, ".md")), classes, counts, metrics,
+                         {k: v for k, v in asdict(best).items() if k != "grid"}, notes + bow_notes,
+                         round(time.perf_counter() - start, 2), out.stat().st_size, fasttext_version())
+    Path(result.card_json).write_text(json.dumps(asdict(result), indent=1) + "\n")
+    Path(result.card_md).write_text(rep.card_markdown(asdict(result)))
+    return result

@@ -1,0 +1,125 @@
+"""Multi-class, multi-label and graded classifiers with their held-out report and baselines."""
+
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from curate.commands.classify import train_labels as train_labels_command
+from curate.tools import classifier_report as rep
+from curate.tools.classifier_baselines import BowVectorizer, fit_bow
+from curate.tools.classifier_multi import LabelParams, decide, labels_of, train_labels
+from tests.labelled_data import TOPICS, single_topic, write_jsonl
+
+# ---- the metrics ----------------------------------------------------------------------------------
+
+def test_class_metrics_by_hand():
+    truth = [{"a"}, {"a"}, {"b"}, {"b"}, {"c"}]
+    pred = [{"a"}, {"b"}, {"b"}, {"b"}, {"a"}]
+    m = rep.class_metrics(truth, pred, ["a", "b", "c"])
+    assert m["per_class"]["a"] == {"precision": 0.5, "recall": 0.5, "f1": 0.5, "support": 2, "tp": 1, "fp": 1, "fn": 1}
+    assert m["per_class"]["b"]["f1"] == pytest.approx(0.8) and m["per_class"]["c"]["f1"] == 0.0
+    assert m["macro_f1"] == pytest.approx((0.5 + 0.8 + 0.0) / 3, abs=1e-4)
+    assert m["micro_f1"] == pytest.approx(3 / 5) and m["accuracy"] == pytest.approx(3 / 5)
+
+
+def test_macro_f1_averages_only_classes_with_held_out_support():
+    m = rep.class_metrics([{"a"}, {"a"}], [{"a"}, {"z"}], ["a", "z"])
+    assert m["classes_scored"] == 1 and m["macro_f1"] == pytest.approx(2 / 3, abs=1e-4)
+
+
+def test_confusion_rows_are_truth():
+    assert rep.confusion(["a", "a", "b"], ["a", "b", "b"], ["a", "b"]) == [[1, 1], [0, 1]]
+
+
+def test_correlations_and_thresholds():
+    truth, scores = [0, 1, 2, 3, 4, 5], [0.2, 0.9, 2.4, 2.6, 4.1, 4.4]
+    g = rep.graded_metrics(truth, scores, [0, 1, 2, 3, 4, 5])
+    assert g["spearman"] == pytest.approx(1.0) and g["pearson"] == pytest.approx(np.corrcoef(truth, scores)[0, 1], abs=1e-4)
+    # rounded: 0, 1, 2, 3, 4, 4 -> at t=5 nothing is predicted >= 5: recall 0
+    assert g["f1_at"]["3"]["f1"] == 1.0 and g["f1_at"]["5"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 1}
+    assert set(g["f1_at"]) == {"1", "2", "3", "4", "5"}
+    assert np.isnan(rep.graded_metrics([0, 1], [2.0, 2.0], [0, 1])["pearson"])  # a constant predictor
+
+
+@pytest.mark.parametrize("value, kind, expected", [
+    ("earn", "multiclass", ["earn"]), ("page type", "multiclass", ["page_type"]), (["a", "b"], "multilabel", ["a", "b"]),
+    ("a, b", "multilabel", ["a", "b"]), (3.6, "graded", ["4"]), ("x", "graded", None), (None, "multiclass", None),
+    (["a", "b"], "multiclass", None)])
+def test_labels_of(value, kind, expected):
+    assert labels_of(value, kind) == expected
+
+
+def test_multilabel_decision_falls_back_to_the_top_label():
+    sets, _ = decide(np.array([[0.9, 0.6, 0.1], [0.3, 0.2, 0.4]]), ["a", "b", "c"], "multilabel")
+    assert sets == [{"a", "b"}, {"c"}]
+    sets, scores = decide(np.array([[0.5, 0.5, 0.0]]), ["0", "1", "2"], "graded")
+    assert scores[0] == pytest.approx(0.5) and sets == [{"0"}]  # round half to even
+
+
+def test_bow_logistic_regression_learns_real_topics(shared):
+    from curate.core.text import normalize
+
+    train, test = single_topic(shared, "train", 40), single_topic(shared, "test", 15)
+    classes = sorted(TOPICS)
+    model = fit_bow([normalize(r["text"]) for r in train], [[r["topic"]] for r in train], classes, False, 1e-5, 0)
+    pred, _ = decide(model.proba([normalize(r["text"]) for r in test]), classes, "multiclass")
+    assert np.mean([p == {r["topic"]} for p, r in zip(pred, test)]) > 0.7  # chance: 1/6
+    x = BowVectorizer().fit(["a b b", "c"]).transform(["b b a zzz"])
+    assert x.indices[0] == 0 and np.linalg.norm(x.data[1:]) == pytest.approx(1.0)  # bias, then a unit row
+
+
+# ---- training runs --------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def topics(shared, tmp_path_factory):
+    root = tmp_path_factory.mktemp("topics")
+    return (write_jsonl(single_topic(shared, "train", 50), root / "train.jsonl"),
+            write_jsonl(single_topic(shared, "test", 20), root / "test.jsonl"))
+
+
+def test_multiclass_card_compares_fasttext_with_both_baselines(topics, tmp_path):
+    result = train_labels([str(topics[0])], str(tmp_path / "t.bin"), LabelParams(label_field="topic", epoch=25, dim=16,
+                          grid={"lr": (0.25, 1.0)}), test=[str(topics[1])])
+    m = result.metrics
+    assert set(m) == {"fasttext", "majority", "bow_logreg"} and result.classes == sorted(TOPICS)
+    assert m["fasttext"]["macro_f1"] > m["majority"]["macro_f1"] + 0.3
+    assert m["bow_logreg"]["macro_f1"] > m["majority"]["macro_f1"] + 0.3
+    assert all(v["docs_per_s"] > 0 for v in m.values())
+    cm = np.array(m["fasttext"]["confusion"])
+    test = [json.loads(line) for line in topics[1].read_text().splitlines()]
+    assert cm.shape == (6, 6) and cm.sum() == result.counts["heldout"] == len(test)
+    assert cm.sum(axis=1).tolist() == [sum(r["topic"] == c for r in test) for c in result.classes]
+    assert np.trace(cm) / cm.sum() == pytest.approx(m["fasttext"]["accuracy"], abs=1e-3)
+    assert len(result.tuning) == 2 + 1 + 3 and result.params["lr"] in (0.25, 1.0)  # 2 trials, chosen, 3 l2
+    card = (tmp_path / "t.card.md").read_text()
+    assert "| majority |" in card and "| bow_logreg |" in card and "Confusion matrix" in card
+    card_json = json.loads((tmp_path / "t.card.json").read_text())
+    assert card_json["metrics"]["fasttext"]["per_class"]["crude"]["support"] == sum(r["topic"] == "crude" for r in test)
+
+
+def test_multilabel_and_graded_runs(shared, tmp_path):
+    rows = single_topic(shared, "train", 40)
+    multi = [{**r, "topics": [r["topic"], "oil"] if r["topic"] == "crude" else [r["topic"]]} for r in rows]
+    write_jsonl(multi, tmp_path / "m.jsonl")
+    result = train_labels([str(tmp_path / "m.jsonl")], str(tmp_path / "m.bin"),
+                          LabelParams(label_field="topics", kind="multilabel", tune=False, epoch=25, dim=16))
+    assert "oil" in result.classes and "confusion" not in result.metrics["fasttext"]
+    assert result.metrics["fasttext"]["per_class"]["oil"]["support"] == result.metrics["fasttext"]["per_class"]["crude"]["support"]
+    grade = dict(zip(sorted(TOPICS), range(6)))
+    write_jsonl([{**r, "grade": grade[r["topic"]]} for r in rows], tmp_path / "g.jsonl")
+    result = train_labels([str(tmp_path / "g.jsonl")], str(tmp_path / "g.bin"),
+                          LabelParams(label_field="grade", kind="graded", tune=False, epoch=25, dim=16))
+    g = result.metrics["fasttext"]["graded"]
+    assert result.classes == ["0", "1", "2", "3", "4", "5"] and g["spearman"] > 0.5 and set(g["f1_at"]) == set("12345")
+    assert np.isnan(result.metrics["majority"]["graded"]["pearson"])
+
+
+def test_cli_command_prints_the_comparison(topics, tmp_path):
+    out = CliRunner().invoke(train_labels_command, [str(topics[0]), "--test", str(topics[1]), "--label-field", "topic",
+                                                    "--no-tune", "--epoch", "25", "--output", str(tmp_path / "c.bin")])
+    assert out.exit_code == 0, out.output
+    assert "bow_logreg" in out.output and "majority" in out.output and (tmp_path / "c.card.md").is_file()
+    bad = CliRunner().invoke(train_labels_command, [str(topics[0]), "--label-field", "nope", "--output", str(tmp_path / "d.bin")])
+    assert bad.exit_code == 1 and "at least 2 labels in `nope`" in bad.output
