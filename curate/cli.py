@@ -3,31 +3,38 @@
 Every command runs inside one error boundary (`curate.errors.Boundary`): a failure of the world outside the
 code (a file that cannot be read or written, a full disk, a bad recipe, override or model file,
 an output folder in use) ends the command with one line, `Error: <message naming the path>`, and
-exit status 1; `curate --debug ...` shows the traceback instead.
+exit status 1; `curate --debug ...` shows the traceback instead. Long work draws one progress bar with
+an ETA on stderr when it is a terminal (`--progress` forces it); `--quiet` keeps only results and errors.
 """
 
 from __future__ import annotations
 
+import json
 import signal
-import sys
 
 import click
 
 from curate.core import registry
 from curate.core.config import RecipeError, load_recipe
+from curate.core.progress import Console
 from curate.core.sql import literal
-from curate.errors import Boundary
+from curate.errors import Boundary, console, query_failed, terminate
 from curate.tools.display import emit, render_summary, table
 
 
 @click.group(cls=Boundary)
 @click.version_option(package_name="curate")
-@click.option("--debug", is_flag=True, help="Show the traceback of an error instead of one line.")
-def main(debug):
+@click.option("--debug", is_flag=True, help="Show the traceback of an error, and third-party log lines.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar or informational lines: results and errors only.")
+@click.option("--progress", "force_progress", is_flag=True, help="Draw progress bars even when stderr is not a terminal.")
+@click.pass_context
+def main(ctx, debug, quiet, force_progress):
     """curate: turn raw web crawls into a clean, deduplicated pretraining corpus, with numbers.
 
     Example: curate run pipelines/fineweb.yaml --output out/demo
     """
+    ctx.obj = Console(quiet=quiet, force_progress=force_progress, debug=debug)
+    ctx.obj.configure_logging()
 
 
 @main.command()
@@ -50,34 +57,22 @@ def run(recipe, overrides, inputs, output, tasks, workers, mode, overwrite, no_p
     """
     from curate.pipelines import runner
 
-    extra = list(overrides)
-    if inputs:
-        extra.append("input=" + _yaml_list(inputs))
-    for key, value in (("output", output), ("executor.tasks", tasks), ("executor.workers", workers), ("mode", mode)):
-        if value is not None:
-            extra.append(f"{key}={value}")
+    ui, extra = console(), list(overrides) + (["input=" + json.dumps(list(inputs))] if inputs else [])
+    extra += [f"{key}={value}" for key, value in (("output", output), ("executor.tasks", tasks),
+                                                  ("executor.workers", workers), ("mode", mode)) if value is not None]
     parsed = load_recipe(recipe, overrides=extra)
-    click.echo(f"curate: running {parsed.name} ({parsed.mode} mode, {len(parsed.stages)} stages, "
-               f"{parsed.executor.tasks} task(s)) -> {parsed.output}", err=True)
-    previous = signal.signal(signal.SIGTERM, _terminate)  # unwind like Ctrl-C: workers stopped, lock released
+    ui.say(f"curate: running {parsed.name} ({parsed.mode} mode, {len(parsed.stages)} stages, "
+           f"{parsed.executor.tasks} task(s)) -> {parsed.output}")
+    previous = signal.signal(signal.SIGTERM, terminate)
     try:
-        result = runner.run(parsed, overwrite=overwrite, progress=not no_progress)
+        result = runner.run(parsed, overwrite=overwrite, log_level=ui.log_level,
+                            progress=not no_progress and ui.bar(parsed.name, "B"))
     finally:
         signal.signal(signal.SIGTERM, previous)
     for message in result.messages:
         click.echo(message)
     if not result.submitted:
         click.echo(render_summary(result))
-
-
-def _terminate(signum, _frame):
-    raise SystemExit(128 + signum)
-
-
-def _yaml_list(values) -> str:
-    import json
-
-    return json.dumps(list(values))
 
 
 @main.command("list-stages")
@@ -222,19 +217,19 @@ def mix_command(mix_file, overrides, output, seed, overwrite):
     """
     from curate.tools import mix
 
-    extra = list(overrides) + [f"{k}={v}" for k, v in (("output", output), ("seed", seed)) if v is not None]
+    ui, extra = console(), list(overrides) + [f"{k}={v}" for k, v in (("output", output), ("seed", seed)) if v is not None]
     try:
-        result = mix.mix(mix.load_mix(mix_file, extra), overwrite=overwrite)
+        with ui.bar("mix") as bar:
+            result = mix.mix(mix.load_mix(mix_file, extra), overwrite=overwrite, progress=bar)
     except (mix.MixError, FileNotFoundError, ValueError) as error:
         raise click.ClickException(str(error)) from None
     for message in result.messages:
-        click.echo(f"note: {message}", err=True)
+        ui.say(f"note: {message}")
     rows = [(r.source, r.documents, r.tokens, round(r.epochs, 3), round(r.requested_share, 4),
              round(r.achieved_share, 4)) for r in result.reports]
     click.echo(table(["source", "documents", "tokens", "epochs", "requested share", "achieved share"], rows))
     click.echo(f"\n{result.tokens:,} tokens ({result.tokenizer}) in {len(result.shards)} shard(s): "
                f"{result.output}/shards/, manifest {result.output}/manifest.json")
-
 
 
 @main.command("ablate")
@@ -250,8 +245,10 @@ def ablate_command(config, overrides, output):
     """
     from curate.ablation.run import load_config, run_ablation
 
+    ui = console()
     try:
-        run_ablation(load_config(config, list(overrides)), output=output, log=lambda m: click.echo(m, err=True))
+        with ui.bar("ablate") as bar:
+            run_ablation(load_config(config, list(overrides)), output=output, log=ui.say, progress=bar)
     except (RecipeError, FileNotFoundError, ValueError) as error:
         raise click.ClickException(str(error)) from None
 
@@ -288,8 +285,10 @@ def train_classifier(positive, negative, config, output, chunk_words, holdout, s
         positive, negative, options = classifier.with_config(config, list(positive), list(negative), options)
         if not positive or not negative:
             raise click.UsageError("give at least one --positive and one --negative input (or --config)")
-        result = classifier.train(positive, negative, output, classifier.TrainParams(**options),
-                                  log=lambda message: click.echo(message, err=True))
+        ui = console()
+        with ui.bar("train-classifier") as bar:
+            result = classifier.train(positive, negative, output, classifier.TrainParams(**options), log=ui.say,
+                                      progress=bar)
     except (FileNotFoundError, ValueError) as error:
         raise click.ClickException(str(error)) from None
     c, m = result.counts, result.metrics
@@ -324,8 +323,9 @@ def decontam_index(bench_dirs, output, n, min_words, max_items, fields):
     from curate.filters.decontaminate import index as decontam
 
     try:
-        index = decontam.NGramIndex.build(list(bench_dirs), n=n, fields=decontam.parse_fields(fields),
-                                          min_words=min_words, max_items=max_items)
+        with console().bar("decontam-index") as bar:
+            index = decontam.NGramIndex.build(list(bench_dirs), n=n, fields=decontam.parse_fields(fields),
+                                              min_words=min_words, max_items=max_items, progress=bar)
         index.save(output)
     except (FileNotFoundError, ValueError) as error:
         raise click.ClickException(str(error)) from None
@@ -355,14 +355,13 @@ def eval_lang(path, model, refine, limit, lines):
 
     Example: curate eval-lang ../shared/data/multilingual/lingua_language-testdata.tar.xz --limit 100
     """
-    import json
-
     from curate.filters.fasttext_lang import FastTextLang
     from curate.tools import evaluate_lang
 
     try:
         step = FastTextLang(model=model, refine=None if refine == "none" else refine)
-        report = evaluate_lang.evaluate(path, step, limit=limit, lines=lines)
+        with console().bar("eval-lang") as bar:
+            report = evaluate_lang.evaluate(path, step, limit=limit, lines=lines, progress=bar)
     except (FileNotFoundError, ValueError) as error:
         raise click.ClickException(str(error)) from None
     kinds = list(report["results"])
@@ -372,46 +371,6 @@ def eval_lang(path, model, refine, limit, lines):
         top = ", ".join(f"{t}->{p} {n}" for (t, p), n in result.confusions.most_common(8))
         click.echo(f"{kind}: top confusions {top}")
     click.echo(json.dumps(evaluate_lang.summary(report)))
-
-
-@main.command("eval-extract")
-@click.argument("path", type=click.Path(exists=True))
-@click.option("--extractor", "extractors", multiple=True,
-              help="Registered extraction stage (repeatable); the first is the default one. "
-                   "Default: extract, resiliparse_extract, trafilatura_extract.")
-@click.option("--snippets", type=click.Path(exists=True, file_okay=False),
-              help="Folder with trafilatura's evaldata.json and its HTML (files or a tar archive).")
-@click.option("--limit", type=int, help="At most N pages of each set, spread over the ids.")
-@click.option("--quick", is_flag=True, help="--limit 40: under a minute.")
-@click.option("--timeout", type=float, help="Seconds per page for curate's stages (default: each stage's).")
-def eval_extract(path, extractors, snippets, limit, quick, timeout):
-    """Word-F1 (WCXB's definition), snippet accuracy and docs/s per core of extractors.
-
-    PATH is a gold set in WCXB layout (ground-truth/ID.json, html/ID.html[.gz]): a folder or a
-    .tar.xz. datatrove's Trafilatura step and plain trafilatura run on the same pages as peers.
-    The last line is one JSON object (f1, docs_per_s, datatrove_docs_per_s, ratio_vs_datatrove, ...).
-
-    Example: curate eval-extract ../shared/data/html_gold/wcxb_dev/wcxb_dev.tar.xz
-    --snippets ../shared/data/html_gold/trafilatura_eval --quick
-    """
-    import json
-    import os
-
-    from curate.tools import evaluate_extract
-
-    try:
-        summary = evaluate_extract.evaluate(
-            path, extractors or evaluate_extract.DEFAULT_EXTRACTORS, snippets=snippets,
-            limit=40 if quick and not limit else limit, timeout=timeout)
-    except (FileNotFoundError, ValueError, KeyError) as error:
-        raise click.ClickException(str(error)) from None
-    click.echo(table(["extractor", "F1", "F1 held-out", "snippet acc", "docs/s/core", "x datatrove"],
-                     evaluate_extract.render(summary)))
-    types = [t for t in summary["extractors"][summary["default"]]["by_type"]]
-    click.echo(table(["extractor", *types], [(name, *(r["by_type"].get(t) for t in types))
-                                             for name, r in summary["extractors"].items()]))
-    click.echo(f"load average {os.getloadavg()[0]:.1f}")
-    click.echo(json.dumps(summary))
 
 
 @main.command("inspect")
@@ -439,12 +398,22 @@ def inspect_command(out, reason, stage, where, kept, n, chars):
     except FileNotFoundError as error:
         raise click.ClickException(str(error)) from None
     except Exception as error:  # DuckDB's own message names the problem (a bad --where)
-        duckdb = sys.modules.get("duckdb")
-        if duckdb is None or not isinstance(error, duckdb.Error):
-            raise
-        raise click.ClickException(f"query failed: {' '.join(str(error).split())}") from None
+        raise query_failed(error) from None
     click.echo(inspect_tool.render(found, chars=chars))
 
+
+def _register_commands() -> None:
+    """The commands that live in curate/commands/, one module per command."""
+    from curate.commands.annotate import annotate_command
+    from curate.commands.classify import train_labels
+    from curate.commands.eval_extract import eval_extract
+    from curate.commands.tokenize import tokenize_command
+
+    for command in (annotate_command, eval_extract, train_labels, tokenize_command):
+        main.add_command(command)
+
+
+_register_commands()
 
 if __name__ == "__main__":
     main()

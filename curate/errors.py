@@ -3,7 +3,8 @@
 A file that cannot be read or written, a full disk, a bad recipe, override or model file, an
 output folder in use, a missing fsspec backend or an unreachable network ends a command with
 `Error: <message naming the path>` and exit status 1; `curate --debug ...` shows the traceback.
-Anything else is a bug and keeps its traceback.
+Anything else is a bug and keeps its traceback. `console()` gives a command the global
+`--quiet`, `--progress` and `--debug` (curate.core.progress.Console): its bar and its stderr lines.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import click
 from curate.core import registry
 from curate.core.config import RecipeError
 from curate.core.processes import OutputInUse
+from curate.core.progress import Console
 
 NETWORK_MODULES = ("httpx", "httpx2", "httpcore", "httpcore2", "requests", "urllib3", "huggingface_hub", "aiohttp")
 EXTRAS = {"s3fs": "s3"}  # fsspec backend -> the curate extra that installs it
@@ -71,3 +73,24 @@ class Boundary(click.Group):
             if ctx.params.get("debug") or not known(error):
                 raise
             raise click.ClickException(describe(error)) from None
+
+
+def query_failed(error: Exception) -> Exception:
+    """A DuckDB error (a bad `--where` or SQL) as one line, whose own message names the problem;
+    any other error as it is."""
+    duckdb = sys.modules.get("duckdb")
+    if duckdb is None or not isinstance(error, duckdb.Error):
+        return error
+    return click.ClickException(f"query failed: {' '.join(str(error).split())}")
+
+
+def console() -> Console:
+    """This invocation's console settings (the defaults for a command invoked outside `curate`)."""
+    ctx = click.get_current_context(silent=True)
+    found = ctx.find_root().obj if ctx is not None else None
+    return found if isinstance(found, Console) else Console()
+
+
+def terminate(signum, _frame):
+    """SIGTERM unwinds like Ctrl-C: workers stopped, the run lock released."""
+    raise SystemExit(128 + signum)

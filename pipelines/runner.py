@@ -14,11 +14,10 @@ import json
 import os
 import random
 import shutil
-import sys
 import time
 from collections import deque
 from collections.abc import Generator, Sequence
-from contextlib import contextmanager
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -30,7 +29,8 @@ from datatrove.utils.logging import log_pipeline, logger
 from datatrove.utils.stats import PipelineStats
 
 from curate.core import processes, registry
-from curate.core.config import Recipe, RecipeError, resolved_params
+from curate.core.config import Recipe, RecipeError, config_difference, resolved_params
+from curate.core.progress import QUIET_LOG_LEVEL, Bar, shows_bars
 from curate.core.sql import files as sql_files
 from curate.core.sql import literal
 from curate.core.step import CurateStep
@@ -38,6 +38,8 @@ from curate.io import documents
 from curate.io.samples import DroppedSample
 from curate.io.writers import DecisionWriter, naming, signal_columns
 from curate.pipelines.multipass import chain_prepasses, remove_streams
+from curate.pipelines.progress import FOLDER as PROGRESS_FOLDER
+from curate.pipelines.progress import ProgressTap, console_only, quiet_close_task_logger, quiet_task_logger, watch
 
 # reader stage -> its suffixes, from the one suffix table (curate.io.documents.FORMATS)
 READERS = {"warc_reader": "warc", "jsonl_reader": "jsonl", "parquet_reader": "parquet"}
@@ -50,7 +52,7 @@ def reader_for(filename: str) -> str | None:
     return next((stage for stage, f in READERS.items() if f == fmt), None)
 
 
-def build_readers(inputs: list[str], progress: bool = False) -> list:
+def build_readers(inputs: list[str]) -> list:
     """One reader per input file, or per format found in an input folder (local or fsspec URL)."""
     if not inputs:
         raise RecipeError("no input: give `input:` in the recipe or --input on the command line")
@@ -63,7 +65,7 @@ def build_readers(inputs: list[str], progress: bool = False) -> list:
             if stage is None:
                 raise RecipeError(f"{path}: unknown input format; expected one of "
                                   + ", ".join(s for suffixes in FORMATS.values() for s in suffixes))
-            readers.append(_reader(stage, parent or ".", name, progress))
+            readers.append(_reader(stage, parent or ".", name))
             continue
         if not folder.exists(""):
             raise RecipeError(f"input not found: {path}")
@@ -73,13 +75,13 @@ def build_readers(inputs: list[str], progress: bool = False) -> list:
         for stage in sorted(found):
             for suffix in FORMATS[stage]:
                 if any(f.lower().endswith(suffix) for f in folder.list_files(recursive=True)):
-                    readers.append(_reader(stage, path, f"**/*{suffix}", progress))
+                    readers.append(_reader(stage, path, f"**/*{suffix}"))
     return readers
 
 
-def _reader(stage: str, folder: str, glob: str, progress: bool):
+def _reader(stage: str, folder: str, glob: str):
     cls = registry.get(stage).load()
-    return cls(folder, glob_pattern=glob, doc_progress=progress)
+    return cls(folder, glob_pattern=glob)
 
 
 def build_stages(recipe: Recipe) -> list:
@@ -104,9 +106,13 @@ def _init_params(cls) -> set[str]:
 
 
 def build_pipeline(recipe: Recipe, progress: bool = False) -> list:
-    """Readers for the inputs, the recipe's stages, and the decision writer, as datatrove steps."""
-    readers = build_readers(recipe.inputs, progress)
+    """Readers for the inputs, the recipe's stages, and the decision writer, as datatrove steps;
+    with `progress`, a tap after the readers counts what each task read (pipelines/progress.py)."""
+    readers = build_readers(recipe.inputs)
     stages = build_stages(recipe)
+    if progress:
+        roots = [r.data_folder.path for r in readers]
+        readers = [*readers, ProgressTap(f"{recipe.output}/{PROGRESS_FOLDER}", roots)]
     # a stage may ask for its output to be partitioned (fasttext_lang `route: true` -> documents/lang=xx/)
     partition = next((s.output_partition for s in stages if s.output_partition), None)
     return [*readers, *stages, DroppedSample(recipe.output),  # a reservoir of dropped text per reason (curate inspect)
@@ -143,8 +149,9 @@ def build_pass(recipe: Recipe, steps: list, tasks: int, logging_dir: str, depend
 
 
 class QuietLocalExecutor(LocalPipelineExecutor):
-    """datatrove's LocalPipelineExecutor with the console log at WARNING, so a progress bar and
-    the summary stay readable; each task's full log is still in OUT/logs/logs/.
+    """datatrove's LocalPipelineExecutor with the console log at `console_level` (ERROR; DEBUG with
+    `curate --debug`), so the progress bar and the summary stay readable; each task's full log is
+    still in OUT/logs/logs/ (pipelines/progress.py).
 
     datatrove's `_run_for_rank` sets the console to INFO through the module functions
     `add_task_logger`/`close_task_logger`; rather than reassigning those for the whole process,
@@ -157,6 +164,7 @@ class QuietLocalExecutor(LocalPipelineExecutor):
 
     main_pid: int | None = None
     run_lock: str | None = None
+    console_level: str = QUIET_LOG_LEVEL  # third-party lines on the console; OUT/logs/logs/ keeps them all
 
     def run(self):
         import multiprocess.util
@@ -178,7 +186,7 @@ class QuietLocalExecutor(LocalPipelineExecutor):
             logger.info(f"Skipping {rank=} as it has already been completed.")
             return PipelineStats()
         self._set_distributed_environment(node_rank)
-        logfile = _quiet_task_logger(self.logging_dir, rank)
+        logfile = quiet_task_logger(self.logging_dir, rank, self.console_level)
         log_pipeline(self.pipeline)
         if self.randomize_start_duration > 0:
             time.sleep(random.randint(0, self.randomize_start_duration))
@@ -200,7 +208,7 @@ class QuietLocalExecutor(LocalPipelineExecutor):
             raise
         finally:
             _close(outputs)
-            _quiet_close_task_logger(logfile)
+            quiet_close_task_logger(logfile, self.console_level)
         return stats
 
     def _pipe(self, rank: int) -> list:
@@ -230,28 +238,6 @@ def _close(outputs: list) -> None:
 
 def _die_with_parent(_executor) -> None:
     processes.die_with_parent()
-
-
-def _quiet_task_logger(logging_dir, rank: int):
-    """datatrove's task logger, with the console at WARNING: full logs still go to logs/."""
-    logger.remove()
-    logfile = logging_dir.open(f"logs/task_{rank:05d}.log", "w")
-    _console()
-    logger.add(logfile, level="DEBUG",
-               format="{time:YYYY-MM-DD HH:mm:ss.SSS} | {level: <8} | {name}:{function}:{line} - {message}")
-    logger.info(f"Launching pipeline for {rank=}")
-    return logfile
-
-
-def _quiet_close_task_logger(logfile) -> None:
-    logger.complete()
-    logger.remove()
-    _console()
-    logfile.close()
-
-
-def _console() -> None:
-    logger.add(sys.stderr, level="WARNING", format="{time:HH:mm:ss} | {level: <8} | {message}")
 
 
 @dataclass
@@ -298,8 +284,11 @@ def check_replaceable(out: Path) -> None:
                           f"it holds {shown}. Remove it yourself or choose another --output")
 
 
-def run(recipe: Recipe, overwrite: bool = False, progress: bool = True) -> RunResult:
-    """Run `recipe` to completion and return what happened; see the module docstring for reruns."""
+def run(recipe: Recipe, overwrite: bool = False, progress=True, log_level: str = QUIET_LOG_LEVEL) -> RunResult:
+    """Run `recipe` to completion and return what happened; see the module docstring for reruns.
+
+    `progress`: a `Progress` callback (one bar for the whole run, curate.core.progress), True for
+    a bar on stderr if it is a terminal, or False; `log_level`: datatrove's lines on the console."""
     out = Path(recipe.output)
     resolved = resolved_config(recipe)
     config_file = out / "config.resolved.yaml"
@@ -308,13 +297,15 @@ def run(recipe: Recipe, overwrite: bool = False, progress: bool = True) -> RunRe
         check_replaceable(out)
         shutil.rmtree(out)
     if config_file.exists():
-        previous = yaml.safe_load(config_file.read_text())
-        if previous != resolved:
-            raise RecipeError(
-                f"{out} holds a run of a different configuration ({config_file}); "
-                "use another --output, or --overwrite to replace it"
-            )
-    pipeline = build_pipeline(recipe, progress=progress and recipe.executor.type == "local")
+        differs = config_difference(yaml.safe_load(config_file.read_text()), resolved)
+        if differs:
+            raise RecipeError(f"{out} holds a run of a different configuration ({config_file}): {differs}; "
+                              "use another --output, or --overwrite to replace it")
+    if progress is True:
+        progress = Bar(recipe.name, "B", enabled=shows_bars(False, False))
+    drawn = progress.enabled if isinstance(progress, Bar) else bool(progress)  # a disabled Bar: no tap, no polling
+    progress = progress if drawn and recipe.executor.type == "local" and "://" not in str(out) else None
+    pipeline = build_pipeline(recipe, progress=progress is not None)
     stages = pipeline
     depends, pipeline = chain_prepasses(pipeline, partial(build_pass, recipe), recipe.output,
                                         recipe.executor.tasks, recipe.name)
@@ -322,10 +313,14 @@ def run(recipe: Recipe, overwrite: bool = False, progress: bool = True) -> RunRe
     out.mkdir(parents=True, exist_ok=True)
     with processes.RunLock(out) as lock:  # refused while another run (or a worker of one) writes here
         for each in _local_chain(executor):
-            each.run_lock = str(lock.path.parent)
+            each.run_lock, each.console_level = str(lock.path.parent), log_level
         with naming(str(config_file)):
             config_file.write_text(yaml.safe_dump(resolved, sort_keys=False, allow_unicode=True))
-        return _execute(recipe, executor, stages, out)
+        try:
+            return _execute(recipe, executor, stages, out, progress, log_level)
+        finally:
+            if isinstance(progress, Bar):
+                progress.close()
 
 
 def _local_chain(executor) -> list:
@@ -337,7 +332,8 @@ def _local_chain(executor) -> list:
     return chain
 
 
-def _execute(recipe: Recipe, executor, stages: list, out: Path) -> RunResult:
+def _execute(recipe: Recipe, executor, stages: list, out: Path, progress=None,
+             log_level: str = QUIET_LOG_LEVEL) -> RunResult:
     result = RunResult(recipe, str(out), did_work=True, input_bytes=input_bytes(recipe.inputs))
     pending = executor.get_incomplete_ranks()
     if not pending:
@@ -349,7 +345,7 @@ def _execute(recipe: Recipe, executor, stages: list, out: Path) -> RunResult:
         return result
     result.tasks_run = len(pending)
     start = time.perf_counter()
-    with _console_warnings_only():
+    with console_only(log_level), _watch(executor, out, result.input_bytes, progress):
         executor.run()
     result.seconds = time.perf_counter() - start
     if recipe.executor.type == "slurm":
@@ -366,16 +362,10 @@ def _execute(recipe: Recipe, executor, stages: list, out: Path) -> RunResult:
     return result
 
 
-@contextmanager
-def _console_warnings_only():
-    """datatrove logs every task's stats table at INFO; curate prints its own summary instead."""
-    logger.remove()  # datatrove's task loggers replace all handlers too, so reset them all
-    _console()
-    try:
-        yield
-    finally:
-        logger.remove()
-        _console()
+def _watch(executor, out: Path, total_bytes: int, progress):
+    """One bar for the run: every task's counts (pipelines/progress.py) and every pass's completions."""
+    chain = _local_chain(executor)
+    return watch(progress, chain, out, total_bytes) if progress is not None and chain else nullcontext()
 
 
 def write_reports(out: Path, reports: list[dict[str, str]]) -> None:

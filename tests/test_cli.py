@@ -122,3 +122,20 @@ def test_list_stages_shows_whole_first_sentences():
     assert minhash.endswith("the one with the smallest order key (a hash of id and source file).")
     for line in result.output.splitlines()[2:]:
         assert line.rstrip().endswith((".", ")", "`")), line
+
+
+def test_the_summary_shows_every_drop_reason(tmp_path, sample_crawl, lid_model):
+    """Thresholds tightened until more than ten reasons drop documents: the summary lists each one."""
+    out = tmp_path / "out"
+    tight = ["stages.fasttext_lang.languages=[en,de,fr,es,it,pt,nl,ru,pl,ja,zh,ar,tr,sv,cs]",
+             "stages.fasttext_lang.threshold=0.3", "stages.gopher_quality.min_doc_words=150",
+             "stages.gopher_quality.max_avg_word_length=5.2", "stages.gopher_quality.min_stop_words=40",
+             "stages.c4_quality.min_num_sentences=12", f"stages.fasttext_lang.model={lid_model}"]
+    result = CliRunner().invoke(main, ["run", str(REPO / "pipelines" / "fineweb.yaml"), "--input", str(sample_crawl),
+                                       "--output", str(out), "--no-progress", *tight])
+    assert result.exit_code == 0, result.output
+    reasons = dict(duckdb.sql(f"SELECT reason, count(*) FROM '{out}/decisions/*.parquet' WHERE reason IS NOT NULL "
+                              "GROUP BY 1").fetchall())
+    assert len(reasons) > 10, reasons  # more than the summary used to show
+    lines = result.output.split("drop reason")[1].split("\n\n")[0].splitlines()[2:]
+    assert {line.split()[0]: int(line.split()[1]) for line in lines} == reasons

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from curate.core.config import load_recipe
+
 REPO = Path(__file__).resolve().parents[1]
 FINEWEB = str(REPO / "pipelines" / "fineweb.yaml")
 
@@ -134,3 +136,51 @@ def test_hf_path_without_the_network_is_one_line(tmp_path):
     line = error_line(curate("run", FINEWEB, "--input", "hf://datasets/curate-test/no-such-repo", "--output",
                              tmp_path / "out", "--no-progress", timeout=120))
     assert line.startswith("Error: ")
+
+
+# issue 16: the remaining one-line cases
+
+
+@pytest.mark.parametrize("text, override, named, expected", [
+    ("input: [x]\nstages:\n  - gopher_quality:\n      min_doc_words: many\n", None,
+     "r.yaml:4: gopher_quality.min_doc_words", "expects a whole number (int) or null (None), got 'many' (a string)"),
+    ("input: [x]\nstages:\n  - gopher_quality: {}\n", "stages.gopher_quality.max_avg_word_length=long",
+     "override stages.gopher_quality.max_avg_word_length=long", "expects a number (float) or null (None)"),
+    ("input: [x]\nstages:\n  - gopher_quality:\n      stop_words: the\n", None,
+     "r.yaml:4: gopher_quality.stop_words", "expects a list of strings (str) or null (None)"),
+])
+def test_a_wrong_type_names_the_line_the_parameter_and_the_type_in_words(tmp_path, text, override, named, expected):
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text(text)
+    line = error_line(curate("run", recipe, *([override] if override else [])))
+    assert named in line and expected in line, line
+    assert "<class" not in line and "typing" not in line
+
+
+@pytest.mark.parametrize("command", ["run", "mix"])
+def test_invalid_yaml_is_one_line_naming_the_file_and_line(tmp_path, command):
+    path = tmp_path / "f.yaml"
+    path.write_text("name: x\noutput: out/x\nbad: [a, b\nseed: 1\n")
+    line = error_line(curate(command, path))
+    assert f"{path}:4: invalid YAML" in line and "unicode string" not in line
+
+
+def test_reusing_an_output_folder_names_the_key_that_differs(sample_crawl, tmp_path):
+    output = tmp_path / "out"
+    assert run(sample_crawl, output).returncode == 0
+    line = error_line(run(sample_crawl, output, "stages.gopher_quality.min_doc_words=100"))
+    assert "different configuration" in line and str(output) in line
+    assert "gopher_quality@1.min_doc_words: 50 before, 100 now" in line, line
+
+
+def test_datatrove_log_lines_stay_out_unless_debug(sample_crawl, tmp_path):
+    """Two tasks for one input file: datatrove warns "No files found ... for rank=1" and logs at
+    INFO; by default stderr holds only curate's banner, with --debug datatrove's lines too."""
+    args = ["run", FINEWEB, "--input", sample_crawl, "--tasks", 2, "--workers", 2, "--no-progress"]
+    quiet = curate(*args, "--output", tmp_path / "a")
+    assert quiet.returncode == 0, quiet.stderr
+    stages = len(load_recipe(FINEWEB).stages)
+    assert [line for line in quiet.stderr.splitlines() if line.strip()] == [
+        f"curate: running fineweb (filter mode, {stages} stages, 2 task(s)) -> {tmp_path / 'a'}"], quiet.stderr
+    loud = curate("--debug", *args, "--output", tmp_path / "b")
+    assert loud.returncode == 0 and "No files found" in loud.stderr and "| INFO" in loud.stderr, loud.stderr

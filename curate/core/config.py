@@ -116,10 +116,11 @@ def _build(loaded: YamlFile) -> Recipe:
         param_lines = {param: loaded.line("stages", i, stage_name, param) for param in params or {}}
         stage = StageConfig(stage_name, dict(params or {}), line, param_lines)
         spec = _validate_stage(stage, recipe)
-        if spec.name in seen:
+        key = (spec.name, spec.load().namespace_for(stage.params))  # classify: one per `name`
+        if key in seen:
             raise RecipeError(f"{recipe.where(line)}: stage {spec.name!r} appears twice; each stage records its "
                               "signals under its own name, so a pipeline may use it once")
-        seen.add(spec.name)
+        seen.add(key)
         recipe.stages.append(stage)
     check_signals(recipe)
     return recipe
@@ -150,7 +151,7 @@ def check_signals(recipe: Recipe) -> None:
             for param, message in cls.unknown_signals(stage.params, dict(known)):
                 where = recipe.where(stage.param_lines.get(param) or stage.line)
                 raise RecipeError(f"{where}: {spec.name}.{param}: {message}")
-        known.update(spec.columns())
+        known.update(spec.columns(stage.params))
 
 
 def _executor(raw: dict, shown: str) -> ExecutorConfig:
@@ -200,7 +201,8 @@ def _validate_stage(stage: StageConfig, recipe: Recipe) -> registry.StageSpec:
             raise RecipeError(f"{line}: stage {spec.name!r} has no parameter {param!r}{hint}; "
                               f"parameters: {', '.join(sorted(accepted))}")
         if param in hints and not _type_ok(value, hints[param]):
-            raise RecipeError(f"{line}: {spec.name}.{param} expects {_type_name(hints[param])}, got {value!r}")
+            raise RecipeError(f"{line}: {spec.name}.{param} expects {_type_name(hints[param])}, "
+                              f"got {value!r} ({_value_type(value)})")
     missing = [n for n, p in signature.parameters.items()
                if n != "self" and p.default is inspect.Parameter.empty
                and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD) and n not in stage.params]
@@ -231,8 +233,61 @@ def _type_ok(value, hint) -> bool:
     return True
 
 
+TYPE_NAMES = {float: "a number (float)", int: "a whole number (int)", str: "a string (str)",
+              bool: "true or false (bool)", dict: "a mapping (dict)", list: "a list", tuple: "a list",
+              type(None): "null (None)"}
+
+
 def _type_name(hint) -> str:
-    return str(hint).replace("typing.", "")
+    """What a recipe value of type `hint` must be, in words: `a number (float) or null (None)`."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(dict.fromkeys(_type_name(arg) for arg in args))
+    if origin in (list, tuple):
+        return f"a list of {_plural(_type_name(args[0]))}" if args and args[0] is not typing.Any else "a list"
+    if origin is dict:
+        return "a mapping (dict)"
+    if origin is typing.Literal:
+        return "one of " + ", ".join(repr(a) for a in args)
+    return TYPE_NAMES.get(hint) or getattr(hint, "__name__", None) or str(hint).replace("typing.", "")
+
+
+def _plural(name: str) -> str:
+    """`a number (float)` -> `numbers (float)`, for `a list of numbers (float)`."""
+    words = name.removeprefix("a ").removeprefix("an ").split(" ", 1)
+    return " ".join([words[0] + "s", *words[1:]]) if name.startswith(("a ", "an ")) else name
+
+
+def _value_type(value) -> str:
+    return "null" if value is None else {bool: "a bool", int: "an int", float: "a float", str: "a string",
+                                         list: "a list", dict: "a mapping"}.get(type(value), type(value).__name__)
+
+
+def config_difference(old, new, key: str = "") -> str | None:
+    """The first key whose value differs between two resolved configurations, as
+    `stages.1.gopher_quality.min_doc_words: 50 before, 100 now`; None if they are equal."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        for k in [*old, *(k for k in new if k not in old)]:
+            found = config_difference(old.get(k, _ABSENT), new.get(k, _ABSENT), f"{key}.{k}" if key else str(k))
+            if found:
+                return found
+        return None
+    if isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
+        return next((d for i, (a, b) in enumerate(zip(old, new))
+                     if (d := config_difference(a, b, f"{key}.{i}" if key else str(i)))), None)
+    if old == new:
+        return None
+    return f"{key or 'the configuration'}: {_shown(old)} before, {_shown(new)} now"
+
+
+_ABSENT = object()
+
+
+def _shown(value) -> str:
+    if value is _ABSENT:
+        return "absent"
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def resolved_params(stage: StageConfig) -> dict:

@@ -111,7 +111,8 @@ def _yaml_error(error: yaml.MarkedYAMLError, text: str, source: str) -> str:
     if "${" in line:  # `[${VAR}]`: in a flow collection `{` is YAML syntax, not part of the string
         hint = ('; a ${VAR} inside [...] or {...} must be quoted, ["${VAR}"], or written as a block list '
                 "item on its own line (- ${VAR})")
-    return f"{source}:{mark.line + 1}: invalid YAML: {problem}{hint}\n    {line.strip()}"
+    shown = line.strip() if len(line.strip()) <= 80 else line.strip()[:77] + "..."
+    return f"{source}:{mark.line + 1}: invalid YAML: {problem}{hint} (the line: {shown})"  # one line: curate.errors
 
 
 def _lines(node, keys: tuple = (), out: dict | None = None) -> dict:

@@ -98,7 +98,8 @@ def score(kind: str, truth_and_predictions: dict[str, list[str]], seconds: float
 
 
 def evaluate(path: str | Path, step=None, limit: int | None = None, lines: str = "all", progress=None) -> dict:
-    """Run `step` (a FastTextLang; the default one if None) over the test data; figures per kind."""
+    """Run `step` (a FastTextLang; the default one if None) over the test data; figures per kind.
+    `progress(done, total, phase, unit)` (curate.core.progress) hears of every language of every kind."""
     from curate.filters.fasttext_lang import FastTextLang
 
     step = step or FastTextLang()
@@ -115,7 +116,7 @@ def evaluate(path: str | Path, step=None, limit: int | None = None, lines: str =
             found = [step.identify(sample).language for sample in samples]
             predictions[language] = [ALIASES.get(p, p) for p in found]
             if progress:
-                progress(kind, language)
+                progress(sum(map(len, predictions.values())), sum(map(len, data[kind].values())), kind, "sample")
         results[kind] = score(kind, predictions, time.perf_counter() - start)
     languages = sorted(data["sentences"] or next(iter(data.values())))
     return {"results": results, "languages": languages, "supported": [lang for lang in languages if lang in supported],

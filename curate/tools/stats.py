@@ -55,7 +55,7 @@ def stage_order(out: str | Path) -> list[str]:
 
 @dataclass
 class Funnel:
-    """The run summary's view of `funnel_rows`: documents only, with the top reasons."""
+    """The run summary's view of `funnel_rows`: documents only, with every drop reason."""
 
     rows: list[tuple[str, int, int, int]]  # stage, in, dropped, out
     records: int
@@ -65,13 +65,13 @@ class Funnel:
 
 
 def funnel(out: str | Path) -> Funnel:
-    """The documents columns of `funnel_rows`, the ten commonest drop reasons, and in annotate
-    mode the reasons filters would drop kept documents for."""
+    """The documents columns of `funnel_rows`, every drop reason (commonest first: the summary shows
+    them all, issue 16), and in annotate mode the reasons filters would drop kept documents for."""
     con = connect(out)
     _, rows = funnel_rows(con, out)
     records, kept = rows[0][1], rows[-1][3]  # the first stage sees every record; what leaves the last is kept
     reasons = con.execute("SELECT reason, count(*) FROM decisions WHERE reason IS NOT NULL "
-                          "GROUP BY reason ORDER BY 2 DESC, 1 LIMIT 10").fetchall()
+                          "GROUP BY reason ORDER BY 2 DESC, 1").fetchall()
     would = []
     for column in columns(con):
         if column.endswith("__reason"):

@@ -75,12 +75,15 @@ def load_tokenizer(spec: str | Path) -> Tokenizer:
         raise ValueError(f"{path}: not a tokenizers JSON file ({error})") from None
 
 
-def count_tokens(tokenizer: Tokenizer, texts: list[str], batch_size: int = 4096) -> list[int]:
-    """Tokens per text, without special tokens; batched so the Rust side runs on every core."""
+def count_tokens(tokenizer: Tokenizer, texts: list[str], batch_size: int = 4096, progress=None) -> list[int]:
+    """Tokens per text, without special tokens; batched so the Rust side runs on every core.
+    `progress(n)` gets the number of texts counted after each batch."""
     counts: list[int] = []
     for start in range(0, len(texts), batch_size):
         batch = texts[start:start + batch_size]
         counts.extend(len(encoding.ids) for encoding in tokenizer.encode_batch_fast(batch, add_special_tokens=False))
+        if progress:
+            progress(len(counts))
     return counts
 
 

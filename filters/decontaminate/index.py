@@ -65,17 +65,22 @@ class NGramIndex:
     # -- building ------------------------------------------------------------------------------
     @classmethod
     def build(cls, paths: list[str | Path], n: int = 13, fields: dict | None = None, min_words: int = 8,
-              max_items: int = 10) -> NGramIndex:
-        """Index every benchmark item under `paths` (see the module docstring)."""
+              max_items: int = 10, progress=None) -> NGramIndex:
+        """Index every benchmark item under `paths` (see the module docstring); `progress(done,
+        total, phase, unit)` (curate.core.progress) hears of the reading and of every 1,000 items."""
+        progress = progress or (lambda *args, **kwargs: None)
         if n < 2 or not 1 <= min_words <= n:
             raise ValueError(f"need n >= 2 and 1 <= min_words <= n, got n={n}, min_words={min_words}")
         start = time.perf_counter()
         report = benchmarks.LoadReport()
+        progress(0, None, "reading benchmarks")
         items = benchmarks.items(paths, fields, report)
         chosen = {**benchmarks.DEFAULT_FIELDS, **(fields or {})}
         parts: dict[int, tuple[list, list]] = {}
         too_short = 0
         for i, item in enumerate(items):
+            if i % 1000 == 0:
+                progress(i, len(items), "indexing", "item")
             units = word_hashes(words(item.text(chosen[item.format])))
             k = min(n, len(units))
             if k < min_words:
@@ -85,6 +90,7 @@ class NGramIndex:
             part = parts.setdefault(k, ([], []))
             part[0].append(keys)
             part[1].append(np.full(len(keys), i, np.int32))
+        progress(len(items), len(items), "indexing", "item")
         tables, frequent = {}, 0
         for k, (keys, owners) in sorted(parts.items()):
             keys, owners = np.concatenate(keys), np.concatenate(owners)

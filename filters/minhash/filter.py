@@ -123,8 +123,9 @@ class MinhashDedup(DedupFilter):
     the signatures and clusters passes hold `buffer_records` records and spill sorted runs to disk.
     `save_index` (default on) saves the run's MinHash index in OUT/dedup/minhash/index/; `against`
     lists earlier runs' indexes (or their OUT folders): a document that near-duplicates one of their
-    documents is dropped as `duplicate_of_earlier_run`, without reading their text (index.py).
-    Example: `- minhash: {n: 5, bands: 14, rows: 8, seed: 1, against: [out/crawl-2024-10]}`
+    documents is dropped as `duplicate_of_earlier_run`, without reading their text (index.py),
+    e.g. `- minhash: {against: [out/crawl-2024-10]}`.
+    Example: `- minhash: {n: 5, bands: 14, rows: 8, seed: 1}`
     """
 
     namespace = "minhash"
