@@ -147,3 +147,122 @@ def test_eval_lang_reports_every_sample(tmp_path, lid_model):
     calls = []
     evaluate_lang.evaluate(tmp_path, FastTextLang(model=lid_model, refine=None), progress=lambda *a: calls.append(a))
     assert calls[-1][:3] == (6, 6, "sentences")
+
+
+# ---- annotate, tokenize and train-labels: the same Console as the rest -------------------------------
+
+def bars_of(stderr: str, name: str, phase: str) -> list[str]:
+    return [f for f in frames(stderr) if f.startswith(f"{name}: {phase}")]
+
+
+def test_annotate_draws_reading_and_annotating_and_quiet_is_silent(tmp_path):
+    """The real command against a local chat-completions server (tests/test_annotate.py's): every
+    request counted to the total of documents to send; a rerun from the cache sends none."""
+    from tests.test_annotate import Endpoint
+
+    docs = tmp_path / "docs.jsonl"
+    docs.write_text("".join(json.dumps({"id": f"d{i}", "text": f"page {i} about light " * (1 + i % 4)}) + "\n"
+                            for i in range(30)))
+    server = Endpoint(delay=0.01)
+    try:
+        args = ["annotate", docs, "--base-url", server.url, "--model", "m", "--concurrency", 4]
+        shown = curate("--progress", *args, "--output", tmp_path / "a.parquet")
+        again = curate("--progress", *args, "--output", tmp_path / "a.parquet")
+        quiet = curate("--quiet", "--progress", *args, "--output", tmp_path / "b.parquet")
+    finally:
+        server.close()
+    assert shown.returncode == 0, shown.stderr
+    reading, sending = bars_of(shown.stderr, "annotate", "reading"), bars_of(shown.stderr, "annotate", "annotating")
+    assert reading and "30doc" in reading[-1], reading  # JSONL: counted, no total
+    assert sending and "30/30" in sending[-1] and "100%" in sending[-1] and "doc/s" in sending[-1], sending
+    assert "0 from cache" in sending[-1] and "annotate: 30 document(s) to rate with m" in shown.stderr
+    assert again.returncode == 0 and "30 from cache" in bars_of(again.stderr, "annotate", "annotating")[-1]
+    assert quiet.returncode == 0 and quiet.stderr == "", quiet.stderr
+    assert "ratings" in quiet.stdout and len(server.answered) == 60  # a, then b; the rerun of a sent nothing
+
+
+def labelled_tokenizer(tmp_path) -> tuple[Path, list[dict]]:
+    from curate.tools.tokenizer import train_tokenizer
+
+    rows = [{"id": f"d{i}", "text": " ".join(["alpha beta", "gamma delta epsilon", "zeta"][i % 3] for _ in range(i % 9 + 1)),
+             "source": ["web", "books"][i % 2]} for i in range(120)]
+    train_tokenizer([r["text"] for r in rows], vocab_size=300, output=tmp_path / "tokenizer.json")
+    return tmp_path / "tokenizer.json", rows
+
+
+def test_tokenize_reports_both_passes_over_every_document(tmp_path):
+    """JSONL input: the tokenizing pass has no total; the writing pass counts each document once,
+    across shards, to the total."""
+    from curate.tools.shards import TokenizeConfig, tokenize_paths
+
+    tokenizer, rows = labelled_tokenizer(tmp_path)
+    (tmp_path / "docs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    calls = []
+    result = tokenize_paths([str(tmp_path / "docs.jsonl")], TokenizeConfig(
+        output=str(tmp_path / "t"), tokenizer=str(tokenizer), shard_tokens=200, batch_size=50),
+        progress=lambda *a: calls.append(a))
+    assert len(result.shards) > 2
+    tokenizing = [a for a in calls if a[2] == "tokenizing"]
+    assert [a[0] for a in tokenizing] == [0, 50, 100, 120] and {a[1] for a in tokenizing} == {None}
+    writing = [a[0] for a in calls if a[2] == "writing shards"]
+    assert writing == sorted(writing) and writing[-1] == 120 and {a[1] for a in calls if a[2] == "writing shards"} == {120}
+
+
+def test_tokenize_draws_its_bar_with_a_parquet_total_and_quiet_is_silent(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    tokenizer, rows = labelled_tokenizer(tmp_path)
+    pq.write_table(pa.Table.from_pylist(rows + [{"id": "empty", "text": " ", "source": "web"}]), tmp_path / "d.parquet")
+    args = ["tokenize", tmp_path / "d.parquet", "--tokenizer", tokenizer, "--shard-tokens", 500]
+    shown = curate("--progress", *args, "--output", tmp_path / "a")
+    assert shown.returncode == 0, shown.stderr
+    tokenizing = bars_of(shown.stderr, "tokenize", "tokenizing")
+    assert tokenizing and "121/121" in tokenizing[-1] and "100%" in tokenizing[-1], tokenizing  # from the footer
+    writing = bars_of(shown.stderr, "tokenize", "writing shards")
+    assert writing and "120/120" in writing[-1] and "doc/s" in writing[-1], writing
+    assert "note: 1 document(s) without text skipped" in shown.stderr
+    quiet = curate("--quiet", "--progress", *args, "--output", tmp_path / "b")
+    assert quiet.returncode == 0 and quiet.stderr == "", quiet.stderr
+    assert "120 documents" in quiet.stdout
+
+
+@pytest.fixture(scope="module")
+def reuters(shared, tmp_path_factory):
+    from tests.labelled_data import single_topic, write_jsonl
+
+    root = tmp_path_factory.mktemp("reuters")
+    return (write_jsonl(single_topic(shared, "train", 20), root / "train.jsonl"),
+            write_jsonl(single_topic(shared, "test", 8), root / "test.jsonl"))
+
+
+def test_train_labels_counts_every_tuning_trial(reuters, tmp_path):
+    """The tuning total is known before the first trial and is the number of fits made: the first
+    parameter's values, then the others' but the one already tried."""
+    from curate.tools.classifier_multi import LabelParams, train_labels, trial_count
+
+    params = LabelParams(label_field="topic", epoch=5, dim=16, grid={"lr": (0.25, 1.0), "dim": (16, 32)})
+    assert trial_count(params) == 3
+    calls = []
+    result = train_labels([str(reuters[0])], str(tmp_path / "t.bin"), params, test=[str(reuters[1])],
+                          progress=lambda *a: calls.append(a))
+    tuning = [a[:2] for a in calls if a[2] == "tuning"]
+    trials = [n for n in result.tuning if "validation macro-F1" in n and n.startswith("epoch")]
+    assert tuning == [(0, 3), (1, 3), (2, 3), (3, 3)] and len(trials) == 3
+    assert [a[2] for a in calls if a[2] != "tuning"][0:2] == ["reading", "reading held-out"]
+    assert [a[:2] for a in calls if a[2] == "logistic regression"][-1] == (4, 4)
+
+
+def test_train_labels_draws_its_phases_and_quiet_is_silent(reuters, tmp_path):
+    args = ["train-labels", reuters[0], "--test", reuters[1], "--label-field", "topic", "--no-tune", "--epoch", 10]
+    shown = curate("--progress", *args, "--output", tmp_path / "a.bin")
+    assert shown.returncode == 0, shown.stderr
+    reading = bars_of(shown.stderr, "train-labels", "reading")
+    assert reading and "1/1" in reading[-1] and "100%" in reading[-1], reading
+    assert bars_of(shown.stderr, "train-labels", "training fastText")
+    fits = bars_of(shown.stderr, "train-labels", "logistic regression")
+    assert fits and "4/4" in fits[-1], fits
+    assert "reading: " in shown.stderr and "held-out documents" in shown.stderr  # the log line, via the console
+    quiet = curate("--quiet", "--progress", *args, "--output", tmp_path / "b.bin")
+    assert quiet.returncode == 0 and quiet.stderr == "", quiet.stderr
+    assert "bow_logreg" in quiet.stdout

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import sys
-
 import click
 
+from curate.errors import console
 from curate.tools.display import table
 
 
@@ -51,13 +50,13 @@ def annotate_command(inputs, base_url, model, output, template, sample, seed, co
         config.template = template
     if score_pattern:
         config.score_pattern = score_pattern
+    ui = console()
     try:
-        docs = annotate.read_sample(inputs, sample, seed=seed, text_column=text_column, id_column=id_column)
-        with click.progressbar(length=len(docs), label="annotating", file=sys.stderr) as bar:
-            def progress(sent, total):
-                bar.length = total
-                bar.update(1)
-            report = annotate.annotate(docs, config, progress=progress)
+        with ui.bar("annotate", "doc") as bar:
+            docs = annotate.read_sample(inputs, sample, seed=seed, text_column=text_column, id_column=id_column,
+                                        progress=bar)
+            ui.say(f"annotate: {len(docs):,} document(s) to rate with {model} at {base_url}")
+            report = annotate.annotate(docs, config, progress=bar)
     except annotate.AnnotateError as error:
         raise click.ClickException(str(error)) from None
     click.echo(table(["documents", "rated", "from cache", "sent", "failed", "unparsed"],
@@ -67,8 +66,7 @@ def annotate_command(inputs, base_url, model, output, template, sample, seed, co
     click.echo(f"{report.docs_per_s} docs/s over {report.seconds} s; tokens in {report.tokens_in:,}, "
                f"out {report.tokens_out:,}{cost}")
     if report.failed:
-        click.echo(f"note: {report.failed} request(s) failed (first: {report.first_error}); run again to retry them",
-                   err=True)
+        ui.say(f"note: {report.failed} request(s) failed (first: {report.first_error}); run again to retry them")
     click.echo(f"ratings {output}")
     if report.failed and not report.rated:
         raise click.ClickException(f"every request failed: {report.first_error}")

@@ -7,6 +7,7 @@ import sys
 
 import click
 
+from curate.errors import console
 from curate.tools.display import table
 
 
@@ -45,9 +46,10 @@ def train_labels(inputs, output, label_field, text_field, kind, test, holdout, v
     params = LabelParams(label_field=label_field, text_field=text_field, kind=kind, holdout=holdout,
                          validation=validation, min_count_label=min_count_label, tune=not no_tune, seed=seed,
                          epoch=epoch, lr=lr, word_ngrams=word_ngrams, dim=dim)
+    ui = console()
     try:
-        result = train(list(inputs), output, params, test=list(test) or None,
-                       log=lambda message: click.echo(message, err=True))
+        with ui.bar("train-labels") as bar:
+            result = train(list(inputs), output, params, test=list(test) or None, log=ui.say, progress=bar)
     except (FileNotFoundError, ValueError) as error:
         raise click.ClickException(str(error)) from None
     rows = [(name, m["macro_f1"], m["micro_f1"], (m.get("graded") or {}).get("spearman", "-"), m["docs_per_s"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from curate.errors import console
 from curate.tools.display import table
 
 
@@ -36,14 +37,18 @@ def tokenize_command(inputs, output, tokenizer, eos_token, formats, shard_tokens
     """
     from curate.tools import shards
 
+    ui = console()
     config = shards.TokenizeConfig(output=output, tokenizer=tokenizer or "", eos_token=eos_token, seed=seed,
                                    shard_tokens=shard_tokens, formats=tuple(formats) or shards.FORMATS,
                                    text_column=text_column, source_column=source_column, label_column=label_column)
     try:
-        result = shards.tokenize_paths(list(inputs), config, overwrite=overwrite)
+        with ui.bar("tokenize", "doc") as bar:
+            result = shards.tokenize_paths(list(inputs), config, overwrite=overwrite, progress=bar)
     except shards.TokenizeError as error:
         raise click.ClickException(str(error)) from None
     manifest = result.manifest
+    if manifest["skipped_empty"]:
+        ui.say(f"note: {manifest['skipped_empty']:,} document(s) without text skipped")
     rows = [(name, v["documents"], v["tokens"], round(v["tokens"] / result.tokens, 4))
             for name, v in manifest["sources"].items()]
     click.echo(table(["source", "documents", "tokens", "share"], rows))

@@ -20,6 +20,9 @@ nothing is downloaded, the endpoint is the user's.
   request (after `retries` attempts) is not cached, so the next run retries it.
 - Throughput (documents per second of the requests sent) and tokens in/out come from each reply's
   `usage`; the cost is tokens x `price_in`/`price_out` per million tokens.
+- `progress(done, total, phase, unit, note=...)` (curate.core.progress) hears of the documents
+  read (a total only when every input is Parquet: its footers count them) and of every reply or
+  failure of the requests sent, so the bar's ETA is that of the endpoint.
 
 Output: Parquet (or JSONL, by the name) with `id`, `text` (the document, uncut) and `score`
 (int64, 0-5 for the shipped prompt), one row per rated document, which `curate train-labels --kind graded`
@@ -47,12 +50,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from curate.io import documents
-from curate.tools.shards import TokenizeError, input_files
+from curate.tools.shards import TokenizeError, count_documents, input_files
 
 EXAMPLE_TEMPLATE = Path(__file__).parent / "data" / "fineweb_edu_prompt.txt"
 FINEWEB_EDU_SCORE = r"Educational score:\s*(\d+(?:\.\d+)?)"
 SLOT = "{text}"
 RETRY_STATUS = {408, 409, 429, 500, 502, 503, 504}
+READ_PROGRESS_EVERY = 1000  # records between progress calls while reading
 
 
 class AnnotateError(ValueError):
@@ -103,32 +107,36 @@ class AnnotateReport:
 # ---- input -------------------------------------------------------------------------------------------
 
 def read_sample(paths: Iterable[str], sample: int | None, seed: int = 0, text_column: str = "text",
-                id_column: str = "id") -> list[dict]:
+                id_column: str = "id", progress=None) -> list[dict]:
     """Up to `sample` documents {id, text} drawn uniformly (reservoir sampling, seeded, in input order),
     or every document when `sample` is None; memory holds only the sample."""
-    rng, kept, seen = random.Random(seed), [], 0
-    for spec in paths:
+    rng, kept, seen, read = random.Random(seed), [], 0, 0
+    try:
+        files = [file for spec in paths for file in input_files(spec)]
+    except TokenizeError as error:
+        raise AnnotateError(str(error)) from None
+    total, progress = count_documents(files), progress or (lambda *args, **kwargs: None)
+    for file in files:
+        fmt = "parquet" if documents.format_of(file) == "parquet" else "jsonl"
         try:
-            files = input_files(spec)
-        except TokenizeError as error:
+            records = documents.iter_records(file, fmt=fmt, columns=[text_column], optional=[id_column])
+            for n, record in enumerate(records):
+                read += 1
+                if read % READ_PROGRESS_EVERY == 0:
+                    progress(read, total, "reading", "doc")
+                text = record.get(text_column)
+                if not isinstance(text, str) or not text.strip():
+                    continue
+                doc_id = record.get(id_column)
+                doc = {"id": str(doc_id) if doc_id is not None else f"{file.name}#{n}", "text": text, "n": seen}
+                seen += 1
+                if sample is None or len(kept) < sample:
+                    kept.append(doc)
+                elif (j := rng.randrange(seen)) < sample:
+                    kept[j] = doc
+        except documents.DocumentError as error:
             raise AnnotateError(str(error)) from None
-        for file in files:
-            fmt = "parquet" if documents.format_of(file) == "parquet" else "jsonl"
-            try:
-                records = documents.iter_records(file, fmt=fmt, columns=[text_column], optional=[id_column])
-                for n, record in enumerate(records):
-                    text = record.get(text_column)
-                    if not isinstance(text, str) or not text.strip():
-                        continue
-                    doc_id = record.get(id_column)
-                    doc = {"id": str(doc_id) if doc_id is not None else f"{file.name}#{n}", "text": text, "n": seen}
-                    seen += 1
-                    if sample is None or len(kept) < sample:
-                        kept.append(doc)
-                    elif (j := rng.randrange(seen)) < sample:
-                        kept[j] = doc
-            except documents.DocumentError as error:
-                raise AnnotateError(str(error)) from None
+        progress(read, total, "reading", "doc")
     return [{"id": d["id"], "text": d["text"]} for d in sorted(kept, key=lambda d: d["n"])]
 
 
@@ -195,9 +203,10 @@ def parse_score(reply: str, pattern: str = FINEWEB_EDU_SCORE) -> float | None:
 
 # ---- the run -----------------------------------------------------------------------------------------
 
-def annotate(docs: list[dict], config: AnnotateConfig, progress: Callable[[int, int], None] | None = None
+def annotate(docs: list[dict], config: AnnotateConfig, progress: Callable[..., None] | None = None
              ) -> AnnotateReport:
-    """Rate `docs` ({id, text}); write the ratings file and its report (see the module docstring)."""
+    """Rate `docs` ({id, text}); write the ratings file and its report (see the module docstring).
+    `progress(sent, to_send, "annotating", "doc", note=...)` before the first request and after each."""
     if config.concurrency < 1:
         raise AnnotateError(f"concurrency must be at least 1, got {config.concurrency}")
     template = load_template(config.template)
@@ -211,7 +220,7 @@ def annotate(docs: list[dict], config: AnnotateConfig, progress: Callable[[int, 
     todo = {k: p for k, p in zip(keys, prompts) if k not in cache}  # a repeated text is sent once
     report = AnnotateReport(documents=len(docs), cached=sum(k in cache for k in keys))
     start = time.perf_counter()
-    _send(todo, config, cache, cache_path, report, progress)
+    _send(todo, config, cache, cache_path, report, progress or (lambda *args, **kwargs: None))
     report.seconds = round(time.perf_counter() - start, 3)
     report.docs_per_s = round(report.sent / report.seconds, 2) if report.seconds and report.sent else 0.0
     rows = _rows(docs, keys, cache, config, report)
@@ -230,6 +239,7 @@ def _send(todo: dict[str, str], config: AnnotateConfig, cache: dict, cache_path:
     """Send the uncached prompts, at most 2 x concurrency in flight; append each reply as it lands."""
     api_key = os.environ.get(config.api_key_env) or None
     pending = iter(todo.items())
+    progress(0, len(todo), "annotating", "doc", note=_note(report))
     with ThreadPoolExecutor(config.concurrency) as pool, open(cache_path, "a", encoding="utf-8") as log:
         running = {}
         while True:
@@ -239,21 +249,29 @@ def _send(todo: dict[str, str], config: AnnotateConfig, cache: dict, cache_path:
                 break
             done, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in done:
-                key = running.pop(future)
-                report.sent += 1
-                try:
-                    entry = {"key": key, **future.result()}
-                except RuntimeError as error:
-                    report.failed += 1
-                    report.first_error = report.first_error or str(error)
-                    continue
-                log.write(json.dumps(entry) + "\n")
-                log.flush()
-                cache[key] = entry
-                report.tokens_in += int(entry["usage"].get("prompt_tokens") or 0)
-                report.tokens_out += int(entry["usage"].get("completion_tokens") or 0)
-                if progress:
-                    progress(report.sent, len(todo))
+                _record(running.pop(future), future, cache, log, report)
+                progress(report.sent, len(todo), "annotating", "doc", note=_note(report))
+
+
+def _record(key: str, future, cache: dict, log, report: AnnotateReport) -> None:
+    """One finished request: its reply appended to the cache log and counted, or its failure counted."""
+    report.sent += 1
+    try:
+        entry = {"key": key, **future.result()}
+    except RuntimeError as error:
+        report.failed += 1
+        report.first_error = report.first_error or str(error)
+        return
+    log.write(json.dumps(entry) + "\n")
+    log.flush()
+    cache[key] = entry
+    report.tokens_in += int(entry["usage"].get("prompt_tokens") or 0)
+    report.tokens_out += int(entry["usage"].get("completion_tokens") or 0)
+
+
+def _note(report: AnnotateReport) -> str:
+    """The bar's postfix: what was not sent, and what failed."""
+    return f"{report.cached:,} from cache" + (f", {report.failed:,} failed" if report.failed else "")
 
 
 def _rows(docs: list[dict], keys: list[str], cache: dict, config: AnnotateConfig, report: AnnotateReport) -> list:

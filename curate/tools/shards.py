@@ -28,6 +28,10 @@ memory-mapped scratch file into the shard its new position falls in. Memory grow
 number of documents (about 50 bytes each at the peak: the index, the permutation and the
 positions), never with their text; the page cache holds the scratch file. The same input, tokenizer and seed give byte-identical shards.
 
+`progress(done, total, phase, unit)` (curate.core.progress) hears of both passes in documents:
+"tokenizing" (its total from the Parquet footers when every input is Parquet, else unknown) and
+"writing shards".
+
 Example:
     result = tokenize_paths(["out/mix"], TokenizeConfig(output="out/tokens", tokenizer="out/mix/tokenizer.json"))
 """
@@ -111,6 +115,17 @@ def input_files(spec: str) -> list[Path]:
     return files
 
 
+def count_documents(files: Iterable[Path]) -> int | None:
+    """Records in `files` from the Parquet footers (no data read), or None if any file is not Parquet."""
+    files = list(files)
+    if not all(documents.format_of(f) == "parquet" for f in files):
+        return None
+    try:
+        return sum(pq.ParquetFile(f).metadata.num_rows for f in files)
+    except (pa.ArrowException, OSError):
+        return None  # the reader names the bad file
+
+
 def default_tokenizer(paths: Iterable[str]) -> str | None:
     """The tokenizer.json a `curate mix` output carries, so its shards tokenize as the mix counted them."""
     for spec in paths:
@@ -158,7 +173,7 @@ class DocIndex:
 
 
 def _tokenize_to_scratch(records: Iterable[dict], tokenizer, eos_id: int, dtype, scratch: Path,
-                         batch_size: int) -> DocIndex:
+                         batch_size: int, progress) -> DocIndex:
     """Tokens of every document plus its end-of-document token, appended to `scratch/tokens`; ids to
     `scratch/ids.parquet`. Only the per-document index stays in memory."""
     lengths, sources, labels = array("q"), array("i"), array("i")  # 16 bytes per document, not ~100 as lists
@@ -167,6 +182,7 @@ def _tokenize_to_scratch(records: Iterable[dict], tokenizer, eos_id: int, dtype,
     with open(scratch / "tokens", "wb") as tokens_out, \
             pq.ParquetWriter(scratch / "ids.parquet", pa.schema([("id", pa.string())])) as ids_out:
         for batch in _batches(records, batch_size):
+            progress(len(lengths) + skipped)  # documents done before this batch
             kept = [r for r in batch if isinstance(r["text"], str) and r["text"].strip()]
             skipped += len(batch) - len(kept)
             if not kept:
@@ -183,6 +199,7 @@ def _tokenize_to_scratch(records: Iterable[dict], tokenizer, eos_id: int, dtype,
             sources.extend(codes["source"].setdefault(r["source"], len(codes["source"])) for r in kept)
             labels.extend(codes["label"].setdefault(r["label"] or NONE, len(codes["label"])) for r in kept)
             ids_out.write_table(pa.table({"id": [r["id"] for r in kept]}))
+    progress(len(lengths) + skipped)
     lengths_arr = np.frombuffer(lengths, dtype=np.int64).copy() if lengths else np.zeros(0, np.int64)
     offsets = np.concatenate([[0], np.cumsum(lengths_arr)[:-1]]).astype(np.int64) if lengths else lengths_arr
     return DocIndex(offsets, lengths_arr, np.array(sources, np.int32), np.array(labels, np.int32),
@@ -217,8 +234,9 @@ def plan_shards(lengths: np.ndarray, shard_tokens: int) -> list[tuple[int, int]]
 
 
 def _write_shard(tokens: np.memmap, index: DocIndex, picks: np.ndarray, out: Path, name: str,
-                 formats: tuple[str, ...], tokenizer_name: str) -> dict:
-    """Copy the documents `picks` (in that order) into one shard of every format; its manifest entry."""
+                 formats: tuple[str, ...], tokenizer_name: str, copied=lambda n: None) -> dict:
+    """Copy the documents `picks` (in that order) into one shard of every format; its manifest entry.
+    `copied(n)` with the documents of `picks` written so far, after each block."""
     size = tokens.dtype.itemsize
     files = []
     if "datatrove" in formats:
@@ -232,6 +250,7 @@ def _write_shard(tokens: np.memmap, index: DocIndex, picks: np.ndarray, out: Pat
             data = np.concatenate([tokens[o:o + n] for o, n in zip(index.offsets[block], index.lengths[block])])
             for handle in handles:
                 handle.write(data.tobytes())
+            copied(start + len(block))
     finally:
         for handle in handles:
             handle.close()
@@ -270,20 +289,22 @@ def megatron_index(lengths: np.ndarray, size: int) -> bytes:
 
 # ---- the whole command -------------------------------------------------------------------------------
 
-def tokenize_paths(paths: list[str], config: TokenizeConfig, overwrite: bool = False) -> TokenizeResult:
+def tokenize_paths(paths: list[str], config: TokenizeConfig, overwrite: bool = False, progress=None) -> TokenizeResult:
     """Tokenize the documents under `paths` into shuffled shards (see the module docstring)."""
-    for spec in paths:
-        input_files(spec)  # fail on a bad input before any output is written
+    files = [f for spec in paths for f in input_files(spec)]  # fail on a bad input before any output is written
     config.tokenizer = config.tokenizer or default_tokenizer(paths) or ""
     if not config.tokenizer:
         raise TokenizeError("no tokenizer: give --tokenizer (a tokenizer.json or a folder holding one); "
                             "only a `curate mix` output carries its own")
-    return tokenize(read_records(paths, config), config, overwrite=overwrite, inputs=paths)
+    return tokenize(read_records(paths, config), config, overwrite=overwrite, inputs=paths, progress=progress,
+                    total=count_documents(files))
 
 
 def tokenize(records: Iterable[dict], config: TokenizeConfig, overwrite: bool = False,
-             inputs: list[str] | None = None) -> TokenizeResult:
-    """Records {text, id, source, label} -> shards, documents.parquet and manifest.json under `config.output`."""
+             inputs: list[str] | None = None, progress=None, total: int | None = None) -> TokenizeResult:
+    """Records {text, id, source, label} -> shards, documents.parquet and manifest.json under `config.output`;
+    `total` (the records, when known) sizes the progress bar."""
+    progress = progress or (lambda *args, **kwargs: None)
     unknown = set(config.formats) - set(FORMATS)
     if unknown or not config.formats:
         raise TokenizeError(f"unknown format(s) {sorted(unknown)}; choose from {', '.join(FORMATS)}")
@@ -306,7 +327,8 @@ def tokenize(records: Iterable[dict], config: TokenizeConfig, overwrite: bool = 
     scratch.mkdir(parents=True)
     size = token_bytes(tokenizer.get_vocab_size())
     dtype = np.dtype("<u2" if size == 2 else "<u4")
-    index = _tokenize_to_scratch(records, tokenizer, eos_id, dtype, scratch, config.batch_size)
+    index = _tokenize_to_scratch(records, tokenizer, eos_id, dtype, scratch, config.batch_size,
+                                 lambda done: progress(done, total, "tokenizing", "doc"))
     if not len(index.lengths):
         shutil.rmtree(scratch)
         raise TokenizeError("no documents with text in the input")
@@ -315,8 +337,9 @@ def tokenize(records: Iterable[dict], config: TokenizeConfig, overwrite: bool = 
     for fmt in config.formats:
         (out / fmt).mkdir(parents=True, exist_ok=True)
     tokens = np.memmap(scratch / "tokens", dtype=dtype, mode="r")
-    shards = [_write_shard(tokens, index, order[a:b], out, f"{n:05d}", config.formats, config.tokenizer)
-              for n, (a, b) in enumerate(bounds)]
+    shards = [_write_shard(tokens, index, order[a:b], out, f"{n:05d}", config.formats, config.tokenizer,
+                           lambda done, a=a: progress(a + done, len(order), "writing shards", "doc"))
+              for n, (a, b) in enumerate(bounds)]  # a shard is the range [a, b) of the shuffled order
     del tokens
     _write_documents(scratch / "ids.parquet", out / "documents.parquet", index, order, bounds)
     shutil.rmtree(scratch)
