@@ -1,6 +1,7 @@
 """Multi-class, multi-label and graded classifiers with their held-out report and baselines."""
 
 import json
+from collections import Counter
 
 import numpy as np
 import pytest
@@ -9,7 +10,16 @@ from click.testing import CliRunner
 from curate.commands.classify import train_labels as train_labels_command
 from curate.tools import classifier_report as rep
 from curate.tools.classifier_baselines import BowVectorizer, fit_bow
-from curate.tools.classifier_multi import LabelParams, decide, labels_of, train_labels
+from curate.tools.classifier_multi import (
+    Labelled,
+    LabelParams,
+    balanced,
+    decide,
+    fasttext_input,
+    labels_of,
+    train_labels,
+    trial_count,
+)
 from tests.labelled_data import TOPICS, single_topic, write_jsonl
 
 # ---- the metrics ----------------------------------------------------------------------------------
@@ -70,6 +80,26 @@ def test_bow_logistic_regression_learns_real_topics(shared):
     assert x.indices[0] == 0 and np.linalg.norm(x.data[1:]) == pytest.approx(1.0)  # bias, then a unit row
 
 
+def test_balanced_oversamples_rare_classes_and_leaves_multilabel_alone():
+    data = Labelled(["a1", "a2", "a3", "a4", "b1", "c1", "c2"], [["a"]] * 4 + [["b"]] + [["c"]] * 2)
+    out = balanced(data, 1.0, "multiclass")
+    assert out.texts.count("b1") == 4 and out.texts.count("c1") == 2 and out.texts.count("a1") == 1
+    assert Counter(lab[0] for lab in out.labels) == {"a": 4, "b": 4, "c": 4}
+    assert balanced(data, 0.5, "multiclass").texts.count("b1") == 2  # round(4 ** 0.5)
+    assert balanced(data, 0.0, "multiclass") is data and balanced(data, 1.0, "multilabel") is data
+
+
+def test_fasttext_input_dedup_keeps_first_occurrences():
+    assert fasttext_input("the cat\nthe  hat the", False) == "the cat the hat the"
+    assert fasttext_input("the cat\nthe  hat the", True) == "the cat hat"
+
+
+def test_trial_count_skips_balance_for_multilabel():
+    grid = {"dedup": (False, True), "balance": (0.0, 1.0), "lr": (0.5, 1.0)}
+    assert trial_count(LabelParams(grid=grid)) == 2 + 1 + 1  # lr starts at TUNE_START's 1.0
+    assert trial_count(LabelParams(kind="multilabel", grid=grid)) == 2 + 1
+
+
 # ---- training runs --------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
@@ -81,7 +111,7 @@ def topics(shared, tmp_path_factory):
 
 def test_multiclass_card_compares_fasttext_with_both_baselines(topics, tmp_path):
     result = train_labels([str(topics[0])], str(tmp_path / "t.bin"), LabelParams(label_field="topic", epoch=25, dim=16,
-                          grid={"lr": (0.25, 1.0)}), test=[str(topics[1])])
+                          grid={"lr": (0.25, 1.0), "balance": (0.0, 1.0)}), test=[str(topics[1])])
     m = result.metrics
     assert set(m) == {"fasttext", "majority", "bow_logreg"} and result.classes == sorted(TOPICS)
     assert m["fasttext"]["macro_f1"] > m["majority"]["macro_f1"] + 0.3
@@ -92,7 +122,9 @@ def test_multiclass_card_compares_fasttext_with_both_baselines(topics, tmp_path)
     assert cm.shape == (6, 6) and cm.sum() == result.counts["heldout"] == len(test)
     assert cm.sum(axis=1).tolist() == [sum(r["topic"] == c for r in test) for c in result.classes]
     assert np.trace(cm) / cm.sum() == pytest.approx(m["fasttext"]["accuracy"], abs=1e-3)
-    assert len(result.tuning) == 2 + 1 + 3 and result.params["lr"] in (0.25, 1.0)  # 2 trials, chosen, 3 l2
+    # 3 fastText trials (lr 0.25 and 1.0, then balance 1), chosen, 3 l2 x 2 balance for the regression
+    assert len(result.tuning) == 3 + 1 + 6 and result.params["lr"] in (0.25, 1.0)
+    assert m["bow_logreg"]["balance"] in (0.0, 1.0) and sum("balance 1.0: validation" in n for n in result.tuning) == 4
     card = (tmp_path / "t.card.md").read_text()
     assert "| majority |" in card and "| bow_logreg |" in card and "Confusion matrix" in card
     card_json = json.loads((tmp_path / "t.card.json").read_text())
@@ -104,7 +136,8 @@ def test_multilabel_and_graded_runs(shared, tmp_path):
     multi = [{**r, "topics": [r["topic"], "oil"] if r["topic"] == "crude" else [r["topic"]]} for r in rows]
     write_jsonl(multi, tmp_path / "m.jsonl")
     result = train_labels([str(tmp_path / "m.jsonl")], str(tmp_path / "m.bin"),
-                          LabelParams(label_field="topics", kind="multilabel", tune=False, epoch=25, dim=16))
+                          LabelParams(label_field="topics", kind="multilabel", tune=False, epoch=25, dim=16,
+                                      dedup=True))
     assert "oil" in result.classes and "confusion" not in result.metrics["fasttext"]
     assert result.metrics["fasttext"]["per_class"]["oil"]["support"] == result.metrics["fasttext"]["per_class"]["crude"]["support"]
     grade = dict(zip(sorted(TOPICS), range(6)))
