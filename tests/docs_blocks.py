@@ -265,6 +265,7 @@ class Session:
         self.env = {k: v for k, v in os.environ.items() if k != "ANNOTATED"}  # ablation_filters.yaml reads it
         self.env["PATH"] = f"{Path(sys.prefix) / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"
         self.env["CURATE_SHARED_DATA"] = str(root / "shared" / "data")
+        self.env["XDG_CACHE_HOME"] = str(root / "cache")  # caches a command writes (the anneal base model) stay in the scratch folder
         if (repo / ".git").is_dir():  # git reads only: `make structure`'s ls-files, the ablation's commit
             self.env["GIT_DIR"] = str(repo / ".git")
         self.outcomes: dict[int, Outcome] = {}

@@ -29,6 +29,12 @@ RULES = [
     Rule(r"^curl ", "skip", "network: downloads a ~1 GB Common Crawl shard (the placeholder "
          "CC-MAIN-...warc.gz stands for it in the next command)"),
     Rule(r"s3://", "skip", "needs s3fs and network"),
+    Rule(r"^curate annotate |out/ratings\.parquet", "skip", "needs your LLM endpoint (vLLM, llama.cpp, a hosted "
+         "API) and the ratings it gives; tests/test_annotate.py runs annotate against a local OpenAI-compatible server "
+         "it starts, and trains on its ratings"),
+    Rule(r"^curate mix pipelines/mix_by_label\.yaml", "skip", "needs out/classified, a run labelled by two classify "
+         "stages with your topic and quality models; tests/test_mix_labels.py::test_the_annealing_example_runs runs "
+         "it on labelled Reuters stories"),
     Rule(r"^make test$", "skip", "the whole test suite, which this test is part of (CI runs `make test`)"),
     Rule(r"^make ", "insert", "install steps not remade (make -o): the test runs in the installed environment, "
          "and installing from scratch is CI's `make test`", ["-o", ".venv/bin/.demo", "-o", ".venv/bin/.test"]),
@@ -81,6 +87,8 @@ PLACEHOLDERS = {
 }
 
 # ---- output the docs quote, checked against the same command's real output ----------------------
+# train-labels on the 499 human-labelled documents: its macro-F1s, quoted in prose
+LABELS = "curate train-labels ../shared/data/labelled/dclm_human_quality/majority_data.jsonl --output out/human.bin"
 FIGURES = [
     Figure("make demo", "README.md", block="stage "),
     Figure("curate stats out/ann", "README.md", block="stage "),
@@ -88,6 +96,11 @@ FIGURES = [
            block="fineweb_quality__line_punct_ratio: "),
     Figure("curate mix pipelines/mix_example.yaml", "README.md", block="source "),
     Figure("make demo", "docs/QUALITY.md", inline=(r"its AUC is lower \((\d\.\d+)", r"held-out AUC (\d\.\d+)")),
+    Figure("curate stats out/dedup-again --query reasons", "README.md", block="kind "),
+    Figure("curate tokenize out/mix --output out/tokens --shard-tokens 100000", "README.md", block="source "),
+    Figure(LABELS, "README.md", inline=(r"fastText's held-out macro-F1 is (\d\.\d+)", r"fasttext\s+(\d\.\d+)")),
+    Figure(LABELS, "README.md", inline=(r"the regression's (\d\.\d+)", r"bow_logreg\s+(\d\.\d+)")),
+    Figure(LABELS, "docs/QUALITY.md", inline=(r"reaches\s+held-out macro-F1 (\d\.\d+)", r"fasttext\s+(\d\.\d+)")),
 ]
 
 ITEMS = docs_blocks.documented()

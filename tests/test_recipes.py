@@ -28,6 +28,8 @@ RUN_ELSEWHERE = {
     "ablation_damage_tiny.yaml": ("tests/test_ablation.py", "test_ablation_tells_clean_text_from_planted_damage"),
     "ablation_damage_anneal_tiny.yaml": ("tests/test_ablation_anneal.py",
                                          "test_annealing_separates_every_damaged_variant_and_shares_one_base"),
+    "realtext_annotate.yaml": ("tests/test_ablation_real.py", "test_the_real_filter_ablation_runs_tiny"),
+    "ablation_real_filters.yaml": ("tests/test_ablation_real.py", "test_the_real_filter_ablation_runs_tiny"),
 }
 RUN_HERE = {"ablation_damage.yaml", "ablation_filters.yaml"}
 # an ablation recipe at a small scale: 1 seed, a 2.5k-parameter model, 2,048 training tokens, 10 COPA items
@@ -123,3 +125,9 @@ def test_ablation_filters_runs_tiny_on_an_annotated_sample_crawl(shared, lid_mod
         info = run["manifest"][variant["name"]]
         dropped = info["decontamination"]["benchmark"] + info["decontamination"]["heldout"]
         assert 0 < info["docs_available"] + dropped == count, variant["name"]
+
+
+def test_the_readme_quotes_fineweb_yaml_as_it_is():
+    readme = (REPO / "README.md").read_text()
+    quoted = readme.split("`pipelines/fineweb.yaml`:\n\n```yaml\n", 1)[1].split("```", 1)[0]
+    assert quoted == (REPO / "pipelines" / "fineweb.yaml").read_text()
