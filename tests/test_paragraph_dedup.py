@@ -10,7 +10,6 @@ natural repeat: an expected removal (exactly one copy must survive), not an "oth
 
 from __future__ import annotations
 
-import json
 import random
 import re
 import tarfile
@@ -27,6 +26,7 @@ from curate.filters.keyed_dedup.passes import FirstOfGroup
 from curate.filters.minhash.extsort import records
 from curate.filters.paragraph_dedup import split_units, unit_hash
 from curate.pipelines import runner
+from tests import dedup_helpers
 
 BLOGS = "web_text/blog_authorship_sample/blogs_sample.tar.xz"
 POST = re.compile(r"<post>(.*?)</post>", re.S)
@@ -40,12 +40,7 @@ def run(inputs, output, stages, tasks=1, mode="filter"):
 
 
 def write_jsonl(folder, docs, files=3):
-    folder.mkdir(parents=True, exist_ok=True)
-    for k in range(files):
-        with open(folder / f"part{k}.jsonl", "w") as f:
-            for doc in docs[k::files]:
-                f.write(json.dumps(doc) + "\n")
-    return folder
+    return dedup_helpers.write_jsonl(folder, docs, files=files)
 
 
 def texts(out) -> dict[str, str]:

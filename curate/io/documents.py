@@ -26,6 +26,7 @@ Example:
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 from collections.abc import Iterable, Iterator
@@ -149,3 +150,12 @@ def _loads(line: str):
             return json.loads(line)
         except ValueError:
             return None
+
+
+def file_sha256(path) -> str:
+    """The SHA-256 of a file, read in 1 MB blocks (manifests of mix and tokenize outputs)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

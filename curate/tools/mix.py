@@ -34,7 +34,6 @@ Example (MIX.yaml):
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -47,6 +46,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from curate.core.config import RecipeError, load_yaml
+from curate.io.documents import file_sha256
 from curate.io.writers import ROW_GROUP
 from curate.tools import mix_labels
 from curate.tools.mix_sources import DEFAULT_MAX_EPOCHS, MixError, Source, SourceConfig, read_source
@@ -339,12 +339,12 @@ def mix(config: MixConfig, overwrite: bool = False, progress=None) -> MixResult:
         path = out / "shards" / f"{n:05d}.parquet"
         pq.write_table(table, path, row_group_size=ROW_GROUP, compression="zstd", write_statistics=True)
         shards.append({"path": f"shards/{path.name}", "documents": table.num_rows,
-                       "tokens": int(table["tokens"].to_numpy().sum()), "sha256": _sha256(path)})
+                       "tokens": int(table["tokens"].to_numpy().sum()), "sha256": file_sha256(path)})
     tokenizer_path = save(tokenizer, out / "tokenizer.json")
     manifest = {"name": config.name, "seed": config.seed, "budget": config.budget, "tokens": total,
                 "documents": int(rows.num_rows), "on_shortfall": config.on_shortfall,
                 "tokenizer": {"spec": described, "vocab_size": tokenizer.get_vocab_size(),
-                              "path": "tokenizer.json", "sha256": _sha256(tokenizer_path)},
+                              "path": "tokenizer.json", "sha256": file_sha256(tokenizer_path)},
                 "sources": [asdict(r) for r in reports], "shortfalls": messages, "shards": shards,
                 "config": asdict(config)}
     (out / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
@@ -393,10 +393,3 @@ def _tokenizer(config: MixConfig, sources: list[Source]):
     tokenizer = train_tokenizer(sample, vocab_size=vocab_size, seed=config.seed)
     return tokenizer, f"byte-level BPE, vocab {vocab_size}, trained on {len(sample):,} sampled documents"
 
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()

@@ -38,7 +38,6 @@ Example:
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 import struct
@@ -53,6 +52,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from curate.io import documents
+from curate.io.documents import file_sha256
 from curate.tools.tokenizer import END_OF_TEXT, load_tokenizer
 
 FORMATS = ("datatrove", "megatron")
@@ -266,7 +266,7 @@ def _write_shard(tokens: np.memmap, index: DocIndex, picks: np.ndarray, out: Pat
         idx.write_bytes(megatron_index(lengths, size))
         files.append(idx)
     return {"name": name, "documents": len(picks), "tokens": total,
-            "files": {str(f.relative_to(out)): _sha256(f) for f in sorted(files)}}
+            "files": {str(f.relative_to(out)): file_sha256(f) for f in sorted(files)}}
 
 
 def _datatrove_metadata(tokenizer_name: str, size: int, count: int) -> str:
@@ -386,7 +386,7 @@ def _manifest(config: TokenizeConfig, index: DocIndex, shards: list[dict], token
         "token_bytes": size, "datatrove_dtype": f"uint{8 * size}",
         "megatron_dtype": {2: "uint16", 4: "int32"}[size],
         "tokenizer": {"spec": config.tokenizer, "vocab_size": tokenizer.get_vocab_size(),
-                      "sha256": _sha256(tokenizer_file) if tokenizer_file.is_file() else None,
+                      "sha256": file_sha256(tokenizer_file) if tokenizer_file.is_file() else None,
                       "eos_token": config.eos_token, "eos_id": eos_id},
         "tokens_include_eos": True, "inputs": list(inputs or []),
         "sources": counts(index.sources, index.source_names),
@@ -396,10 +396,3 @@ def _manifest(config: TokenizeConfig, index: DocIndex, shards: list[dict], token
         "shards": shards, "config": asdict(config),
     }
 
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
