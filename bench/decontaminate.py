@@ -105,8 +105,9 @@ def main() -> None:
     parser.add_argument("--docs", type=int, default=4000)
     args = parser.parse_args()
     n_docs = 1000 if args.quick else args.docs
-    if hasattr(os, "sched_setaffinity"):
-        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
+    from bench import one_core
+
+    one_core()
     bench_dir = SHARED / "benchmarks"
     start = time.perf_counter()
     index = NGramIndex.build([bench_dir])

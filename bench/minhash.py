@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import tempfile
 import time
@@ -109,8 +108,9 @@ def main() -> None:
     parser.add_argument("--docs", type=int, default=None)
     args = parser.parse_args()
     logger.remove()  # datatrove's INFO lines would interleave with the table
-    if hasattr(os, "sched_setaffinity"):
-        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
+    from bench import one_core
+
+    one_core()
     n = args.docs or (1000 if args.quick else 5000)
     texts = documents(n)
     subset = texts[: max(50, n // 10)]

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import subprocess
 import sys
@@ -165,8 +164,9 @@ def main() -> None:
                         help="records a pass holds (default: the stages' 2^20; --quick: 2^16, below its smaller size)")
     parser.add_argument("--child", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if hasattr(os, "sched_setaffinity"):
-        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
+    from bench import one_core
+
+    one_core()
     if args.child is not None:
         return child(args.child, args.buffer_records or 1 << 20)
     logger.remove()

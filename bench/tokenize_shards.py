@@ -70,8 +70,9 @@ def main() -> None:
     parser.add_argument("--docs", type=int, default=None)
     args = parser.parse_args()
     logger.remove()  # datatrove's INFO lines would interleave with the table
-    if hasattr(os, "sched_setaffinity"):
-        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
+    from bench import one_core
+
+    one_core()
     n = args.docs or (3000 if args.quick else 20000)
     texts = blog_posts(n)
     mean_kb = sum(len(t.encode()) for t in texts) / len(texts) / 1000
