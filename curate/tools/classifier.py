@@ -35,6 +35,7 @@ from pathlib import Path
 
 from curate.core.text import normalize
 from curate.io import documents
+from curate.tools.classifier_report import card_path, fasttext_version
 
 INPUT_FORMATS = ("jsonl", "parquet", "text")  # curate.io.documents: JSONL (any compression), Parquet, .txt/.md
 
@@ -331,7 +332,7 @@ def _fit(examples: list[str], params: TrainParams, out: Path) -> None:
         fit_kwargs = dict(input=str(train_file), epoch=params.epoch, lr=params.lr, dim=params.dim,
                           wordNgrams=params.word_ngrams, minCount=params.min_count, bucket=params.bucket,
                           thread=params.thread, seed=params.seed, loss="softmax", verbose=0)
-        error = _fit_in_fresh_process(fit_kwargs, bool(params.quantize), str(out))
+        error = fit_in_fresh_process(fit_kwargs, bool(params.quantize), str(out))
     if error:  # "Encountered NaN": diverged, usually on very little data
         raise ValueError(f"fastText training failed ({error}); with {len(examples)} examples, "
                          "try a lower --lr, fewer --epoch or more data")
@@ -349,7 +350,7 @@ def evaluate(model, pos_test: list[str], neg_test: list[str], label: str) -> dic
             "length_only_auc": round(roc_auc([float(len(t.split())) for t in texts], labels), 4)}
 
 
-def _fit_in_fresh_process(kwargs: dict, quantize: bool, output: str) -> str | None:
+def fit_in_fresh_process(kwargs: dict, quantize: bool, output: str) -> str | None:
     """Train and save in a new Python process; the error message, or None.
 
     fastText 0.9.2 reads memory it has not initialised: in one process, training runs after the
@@ -366,7 +367,7 @@ def _fit_in_fresh_process(kwargs: dict, quantize: bool, output: str) -> str | No
 
 
 def _fit_child() -> None:
-    """The child of `_fit_in_fresh_process`: a JSON job on stdin."""
+    """The child of `fit_in_fresh_process`: a JSON job on stdin."""
     import fasttext
 
     job = json.loads(sys.stdin.read())
@@ -374,21 +375,6 @@ def _fit_child() -> None:
     if job["quantize"]:
         model.quantize(input=job["kwargs"]["input"], retrain=True, qnorm=True, thread=job["kwargs"]["thread"])
     model.save_model(job["output"])
-
-
-def card_path(model: Path, suffix: str) -> Path:
-    """MODEL.card.json / MODEL.card.md beside MODEL (its own suffix dropped)."""
-    return model.with_name(model.stem + ".card" + suffix)
-
-
-def fasttext_version() -> str | None:
-    """The installed fastText distribution and its version (`fasttext-numpy2-wheel 0.9.2`):
-    the module has no `__version__`, and several distributions install a `fasttext` module
-    (fasttext-predict, prediction only, too); the one that can train is named first."""
-    from importlib import metadata
-
-    names = sorted(metadata.packages_distributions().get("fasttext", []), key=lambda n: ("predict" in n, n))
-    return next((f"{name} {metadata.version(name)}" for name in names), None)
 
 
 def write_card(result: TrainResult) -> None:

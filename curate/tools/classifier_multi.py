@@ -50,7 +50,7 @@ from curate.core.text import normalize
 from curate.io import documents
 from curate.tools import classifier_baselines as bl
 from curate.tools import classifier_report as rep
-from curate.tools.classifier import TrainParams, _fit_in_fresh_process, card_path, fasttext_version, input_files, sized
+from curate.tools.classifier import TrainParams, fit_in_fresh_process, input_files, sized
 
 KINDS = ("multiclass", "multilabel", "graded")
 GRID = {"dedup": (False, True), "balance": (0.0, 1.0), "epoch": (25, 50, 100), "lr": (0.25, 0.5, 1.0),
@@ -193,7 +193,7 @@ def fit_fasttext(data: Labelled, classes: list[str], params: LabelParams, output
                       minn=params.minn if params.maxn else 0, maxn=params.maxn,
                       thread=params.thread, seed=params.seed, verbose=0,
                       loss="ova" if params.kind == "multilabel" else "softmax")
-        error = _fit_in_fresh_process(kwargs, False, str(output))
+        error = fit_in_fresh_process(kwargs, False, str(output))
     if error:
         raise ValueError(f"fastText training failed ({error}); try a lower lr or fewer epochs")
 
@@ -385,9 +385,9 @@ def train_labels(train: list[str], output: str, params: LabelParams | None = Non
                                                     lambda d, t: progress(d, t, "logistic regression", "fit"))
     counts = {"train": len(data.texts), "fit": len(fit.texts), "validation": len(val.texts),
               "heldout": len(heldout.texts), "skipped": data.skipped + heldout.skipped, "split": split}
-    result = LabelResult(str(out), str(card_path(out, ".json")), str(card_path(out, ".md")), classes, counts, metrics,
+    result = LabelResult(str(out), str(rep.card_path(out, ".json")), str(rep.card_path(out, ".md")), classes, counts, metrics,
                          {k: v for k, v in asdict(best).items() if k != "grid"}, notes + bow_notes,
-                         round(time.perf_counter() - start, 2), out.stat().st_size, fasttext_version())
+                         round(time.perf_counter() - start, 2), out.stat().st_size, rep.fasttext_version())
     Path(result.card_json).write_text(json.dumps(asdict(result), indent=1) + "\n")
     Path(result.card_md).write_text(rep.card_markdown(asdict(result)))
     return result

@@ -11,13 +11,15 @@ implementation on one split:
 * graded scores (0-5, FineWeb-Edu): Pearson and Spearman correlation of the score with the true
   grade, and precision/recall/F1 of "grade >= t" for t = 1..5 (FineWeb-Edu reports F1 at t = 3).
 
-`card_markdown` renders a `LabelResult` (its dict) as MODEL.card.md.
+`card_markdown` renders a `LabelResult` (its dict) as MODEL.card.md; `card_path` and `fasttext_version`
+serve the cards of both classifier commands.
 """
 
 from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 
@@ -154,3 +156,18 @@ def _per_class_table(per_class: dict, limit: int = 40) -> list[str]:
             "|---|---|---|---|---|---|---|---|",
             *[f"| {k} | {m['precision']} | {m['recall']} | {m['f1']} | {m['support']} | {m['tp']} | {m['fp']} | "
               f"{m['fn']} |" for k, m in rows]]
+
+
+def card_path(model: Path, suffix: str) -> Path:
+    """MODEL.card.json / MODEL.card.md beside MODEL (its own suffix dropped)."""
+    return model.with_name(model.stem + ".card" + suffix)
+
+
+def fasttext_version() -> str | None:
+    """The installed fastText distribution and its version (`fasttext-numpy2-wheel 0.9.2`):
+    the module has no `__version__`, and several distributions install a `fasttext` module
+    (fasttext-predict, prediction only, too); the one that can train is named first."""
+    from importlib import metadata
+
+    names = sorted(metadata.packages_distributions().get("fasttext", []), key=lambda n: ("predict" in n, n))
+    return next((f"{name} {metadata.version(name)}" for name in names), None)
