@@ -23,7 +23,7 @@ from datatrove.io import get_datafolder
 from datatrove.pipeline.base import PipelineStep
 
 from curate.core.step import is_dropped
-from curate.filters.minhash.extsort import _merge, order, records
+from curate.filters.minhash.extsort import merge_runs, order, records
 from curate.filters.minhash.runs import RunReader, make_ref, write_atomic
 
 REMOVAL = records("ref", "h")
@@ -149,7 +149,7 @@ class KeepFirst(PipelineStep):
                    for p in paths]
         groups, out, held, runs = FirstOfGroup(self.min_group), [], 0, 0
         with self.track_time():
-            for block in _merge(readers) if readers else ():
+            for block in merge_runs(readers) if readers else ():
                 removed = groups.removals(block)
                 if len(removed):
                     out.append(removed)

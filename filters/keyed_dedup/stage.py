@@ -15,7 +15,7 @@ from datatrove.io import get_datafolder
 
 from curate.core.step import Pass, PassKind
 from curate.filters.keyed_dedup.passes import REMOVAL, KeepFirst, KeyRecords, block_size
-from curate.filters.minhash.extsort import _merge
+from curate.filters.minhash.extsort import merge_runs
 from curate.filters.minhash.runs import RunReader
 
 LOW32 = np.uint64(0xFFFFFFFF)
@@ -28,7 +28,7 @@ def removals_by_position(work_dir: str, rank: int, buffer_records: int):
     paths = sorted(folder.glob(f"removals/{rank:05d}/*.bin"))
     readers = [RunReader(folder, p, REMOVAL, block_size(buffer_records, len(paths))) for p in paths]
     held, at = [], -1
-    for block in _merge(readers) if readers else ():
+    for block in merge_runs(readers) if readers else ():
         positions = (block["ref"] & LOW32).astype(np.int64)
         cuts = np.flatnonzero(np.r_[True, positions[1:] != positions[:-1]])
         for lo, hi in zip(cuts, np.r_[cuts[1:], len(block)]):

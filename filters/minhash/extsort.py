@@ -64,7 +64,7 @@ def spill_runs(folder: DataFolder, prefix: str, blocks, dtype: np.dtype, max_rec
     return paths
 
 
-def _merge(readers: list[RunReader]):
+def merge_runs(readers: list[RunReader]):
     """Sorted blocks of the union of sorted runs; equal records may straddle two blocks."""
     buffers = [r.read() for r in readers]
     live = [i for i in range(len(readers)) if len(buffers[i])]
@@ -97,12 +97,12 @@ def merged(folder: DataFolder, paths: list[str], dtype: np.dtype, max_records: i
             group = paths[k:k + FAN_IN]
             longer.append(f"{group[0].rsplit('/', 1)[0]}/m{level}_{k // FAN_IN:06d}.bin")
             with folder.open(longer[-1], "wb") as f:
-                for out in _merge([RunReader(folder, p, dtype, block) for p in group]):
+                for out in merge_runs([RunReader(folder, p, dtype, block) for p in group]):
                     f.write(out.tobytes())
             for p in group:
                 folder.rm(p)
         paths, level = longer, level + 1
-    yield from _merge([RunReader(folder, p, dtype, block) for p in paths])
+    yield from merge_runs([RunReader(folder, p, dtype, block) for p in paths])
     for p in paths:
         folder.rm(p)
 
