@@ -75,6 +75,38 @@ def test_the_trainer_fits_on_the_tuning_split_only(shared):
     assert json.dumps(spec, sort_keys=True) == json.dumps(again, sort_keys=True)
 
 
+def _rows(n: int, informative: bool, seed: int = 0) -> list[dict]:
+    """Synthetic selector rows: with `informative`, feature `x` says which candidate wins; else noise."""
+    from curate.tools.extract_selector_train import CANDIDATES
+
+    rng, rows = np.random.default_rng(seed), []
+    for i in range(n):
+        x = rng.random()
+        best = int(x * len(CANDIDATES)) if informative else int(rng.integers(len(CANDIDATES)))
+        f1 = {c: (0.9 if j == best else 0.5) for j, c in enumerate(CANDIDATES)}
+        features = {"x": x, "noise": rng.random()}
+        rows.append({"set": "ab"[i % 2], "id": str(i), "heldout": i % 4 == 3, "features": features,
+                     "agree": [{"a": rng.random()}, {"a": rng.random()}], "f1": f1})
+    return rows
+
+
+def test_cross_validation_reads_lower_than_the_fit_where_there_is_nothing_to_learn():
+    pytest.importorskip("sklearn", reason="training the selector needs scikit-learn (the [dev] extra)")
+    from curate.tools.extract_selector_train import cross_validate, fit
+
+    for informative in (True, False):
+        rows = _rows(400, informative)
+        in_sample = fit(rows, max_share=1.0, check=False)[1]["f1"]
+        tuning = [i for i, r in enumerate(rows) if not r["heldout"]]
+        cv = cross_validate(rows, max_share=1.0, folds=4)
+        assert set(cv) == {"a", "b"}
+        mean_cv, mean_fit = np.mean(list(cv.values())), float(np.mean(in_sample[tuning]))
+        if informative:  # a learnable choice is learned out of sample too
+            assert mean_cv > 0.85
+        else:  # noise is fitted in sample, and cross-validation does not believe it
+            assert mean_cv < 0.65 < mean_fit
+
+
 @pytest.mark.parametrize("archive", ["wcxb_dev/wcxb_dev.tar.xz", "cleaning_sets/cleaning_sets.tar.xz"])
 def test_on_held_out_pages_the_default_is_at_least_as_good_as_resiliparse(shared, archive):
     """Every held-out page of every set (never tuned on; ~30 s); the comparison with trafilatura's
