@@ -14,7 +14,8 @@
 Each classifier run trains fastText (tuned on a validation split of the training set) and the
 baselines in the same run (`curate.tools.classifier_multi`) and prints one Markdown table. Scoring
 speed (docs/s) is the held-out documents over the seconds to score them from their normalised text,
-vectorising included, on one core: BLAS is held to one thread below, as fastText's predict is.
+vectorising included (and, for a fastText model using them, computing the shape tokens from the raw
+text), on one core: BLAS is held to one thread below, as fastText's predict is.
 """
 
 from __future__ import annotations
@@ -93,7 +94,7 @@ def run_labels(name: str, work: Path, **params) -> dict:
     result = train_labels(paths["train"], str(work / f"{name}.bin"), label, test=paths["test"],
                           log=lambda m: print(f"  {m}", file=sys.stderr))
     return {"dataset": name, "card": result.card_md, "counts": result.counts, "classes": len(result.classes),
-            "params": {k: result.params[k] for k in ("epoch", "lr", "word_ngrams", "dim", "dedup", "balance")},
+            "params": {k: result.params[k] for k in ("epoch", "lr", "word_ngrams", "dim", "dedup", "shape", "loss", "balance")},
             "bow_params": {k: result.metrics["bow_logreg"][k] for k in ("l2", "balance")},
             "seconds": result.seconds, "load_average": os.getloadavg(),
             "metrics": {m: {k: v[k] for k in ("macro_f1", "micro_f1", "docs_per_s", "train_s")}

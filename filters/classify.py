@@ -22,6 +22,7 @@ from typing import ClassVar
 
 from datatrove.data import Document
 
+from curate.core.classifier_input import card_params, document_line
 from curate.core.step import CurateStep, Signal
 
 NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -35,8 +36,11 @@ class Classify(CurateStep):
     `model`: any fastText supervised model (.bin/.ftz), e.g. one from `curate train-labels`.
     `name`: the namespace of the columns (default `classify`); give each classifier of a recipe its
     own. `k`: how many labels go into `top_labels`/`top_scores` (default 3). `normalize: true`
-    applies `curate.core.text.normalize`, what `curate train-labels` trained on; false joins lines
-    with spaces (models trained on raw text, such as lid.176). Never drops a document.
+    applies `curate.core.text.normalize`, what `curate train-labels` trained on, and, when the card
+    `curate train-labels` writes beside the model (MODEL.card.json) is there, the rest of the input
+    transform it trained with (`dedup`, `shape`: `curate.core.classifier_input.document_line`), so a
+    document is scored as the training documents were; false joins lines with spaces (models trained
+    on raw text, such as lid.176). Never drops a document.
 
     Example: `- classify: {model: "${CURATE_SHARED_DATA:-../shared/data}/models/lid.176.ftz", name: lid, k: 3, normalize: false}`.
     """
@@ -60,6 +64,7 @@ class Classify(CurateStep):
         if not os.path.isfile(model):
             raise FileNotFoundError(f"fastText model not found: {model}")
         self.model_path, self.namespace, self.k, self.normalize = model, name, k, normalize
+        self.input_params = (card_params(model) or {}) if normalize else None  # the card's dedup and shape
         self.labels = [label.removeprefix("__label__") for label in self.model.labels]  # fails now, not mid-run
         self.grades = [int(x) for x in self.labels] if all(x.lstrip("-").isdigit() for x in self.labels) else None
 
@@ -75,14 +80,15 @@ class Classify(CurateStep):
 
         return load_fasttext(Path(self.model_path))
 
+    def model_input(self, text: str) -> str:
+        """The line fastText sees for the raw document `text`."""
+        if self.input_params is not None:
+            return document_line(text, self.input_params)
+        return " ".join(text.split("\n"))
+
     def predict(self, text: str) -> list[tuple[str, float]]:
         """(label, probability) for every label of the model, best first."""
-        if self.normalize:
-            from curate.core.text import normalize
-
-            text = normalize(text)
-        else:
-            text = " ".join(text.split("\n"))
+        text = self.model_input(text)
         labels, probs = self.model.predict(text, k=-1)
         return [(label.removeprefix("__label__"), min(1.0, float(p))) for label, p in zip(labels, probs)]
 

@@ -8,18 +8,12 @@ import pytest
 from click.testing import CliRunner
 
 from curate.commands.classify import train_labels as train_labels_command
+from curate.core.classifier_input import card_params, document_line, model_line, shape_tokens
+from curate.core.text import normalize
 from curate.tools import classifier_report as rep
 from curate.tools.classifier_baselines import BowVectorizer, fit_bow
-from curate.tools.classifier_multi import (
-    Labelled,
-    LabelParams,
-    balanced,
-    decide,
-    fasttext_input,
-    labels_of,
-    train_labels,
-    trial_count,
-)
+from curate.tools.classifier_data import Labelled, balanced, labels_of
+from curate.tools.classifier_multi import LabelParams, decide, train_labels, trial_count
 from tests.labelled_data import TOPICS, single_topic, write_jsonl
 
 # ---- the metrics ----------------------------------------------------------------------------------
@@ -87,16 +81,49 @@ def test_balanced_oversamples_rare_classes_and_leaves_multilabel_alone():
     assert Counter(lab[0] for lab in out.labels) == {"a": 4, "b": 4, "c": 4}
     assert balanced(data, 0.5, "multiclass").texts.count("b1") == 2  # round(4 ** 0.5)
     assert balanced(data, 0.0, "multiclass") is data and balanced(data, 1.0, "multilabel") is data
+    shaped = Labelled(["a", "b"], [["x"], ["y"]], 0, ["shape:lines:1", "shape:lines:2"], 2.0)
+    taken = shaped.take([1, 1, 0])  # the shape tokens follow their documents; their cost pro rata
+    assert taken.shapes == ["shape:lines:2", "shape:lines:2", "shape:lines:1"] and taken.shape_s == pytest.approx(3.0)
+    assert taken.lines(False) == ["", "", ""] and balanced(shaped, 1.0, "multiclass").shapes == shaped.shapes
 
 
-def test_fasttext_input_dedup_keeps_first_occurrences():
-    assert fasttext_input("the cat\nthe  hat the", False) == "the cat the hat the"
-    assert fasttext_input("the cat\nthe  hat the", True) == "the cat hat"
+def test_model_line_dedup_keeps_first_occurrences_and_leaves_shape_tokens_last():
+    assert model_line("the cat\nthe  hat the", False) == "the cat the hat the"
+    assert model_line("the cat\nthe  hat the", True) == "the cat hat"
+    assert model_line("a b a", True, "shape:x:1 shape:y:1") == "a b shape:x:1 shape:y:1"
 
 
-def test_trial_count_skips_balance_for_multilabel():
-    grid = {"dedup": (False, True), "balance": (0.0, 1.0), "lr": (0.5, 1.0)}
-    assert trial_count(LabelParams(grid=grid)) == 2 + 1 + 1  # lr starts at TUNE_START's 1.0
+PRODUCT = "Blue Widget\n$5.99\n- in stock\n- ships in 2 days\nBuy now"
+PROSE = ("The council met on Tuesday to discuss the new budget, which critics say is far too small for the city. "
+         "Members argued for hours and voted to postpone the decision until next month. It was the third delay.")
+
+
+def test_shape_tokens_read_the_layout_that_normalize_flattens():
+    product, prose = (dict(t.rsplit(":", 1) for t in shape_tokens(x)) for x in (PRODUCT, PROSE))
+    assert all(t.startswith("shape:") for t in shape_tokens(PRODUCT)) and len(product) == len(prose) == 14
+    assert product["shape:lines"] == "2" and prose["shape:lines"] == "1"  # int(log2(5 + 1)), int(log2(1 + 1))
+    assert product["shape:short"] == "4" and prose["shape:short"] == "0"  # 5 of 5 lines under 40 characters
+    assert product["shape:bullet"] == "2" and product["shape:price"] == "1"  # 2 of 5, 1 of 5: quintiles 2 and 1
+    assert prose["shape:end"] == "4" and prose["shape:long"] == "4" and product["shape:end"] == "0"
+    assert product["shape:digit"] == "2" and prose["shape:digit"] == "0" and shape_tokens("\n \n")[0] == "shape:lines:0"
+    # a normalised word can never be a shape token: normalize splits ':' off
+    assert not set(shape_tokens(PRODUCT)) & set(normalize(" ".join(shape_tokens(PRODUCT))).split())
+
+
+def test_document_line_is_normalize_then_dedup_then_shape(tmp_path):
+    assert document_line(PRODUCT, {}) == normalize(PRODUCT)  # a model without a card: today's input
+    assert document_line(PRODUCT, {"dedup": True, "shape": False}) == model_line(normalize(PRODUCT), True)
+    assert document_line(PRODUCT, {"dedup": True, "shape": True}) == model_line(
+        normalize(PRODUCT), True, " ".join(shape_tokens(PRODUCT)))
+    model = tmp_path / "m.bin"
+    assert card_params(model) is None
+    (tmp_path / "m.card.json").write_text(json.dumps({"params": {"dedup": True, "shape": True}}))
+    assert card_params(model) == {"dedup": True, "shape": True} and card_params(str(model)) == card_params(model)
+
+
+def test_trial_count_skips_balance_and_loss_for_multilabel():
+    grid = {"dedup": (False, True), "loss": ("softmax", "ova"), "balance": (0.0, 1.0), "lr": (0.5, 1.0)}
+    assert trial_count(LabelParams(grid=grid)) == 2 + 1 + 1 + 1  # loss and lr start at softmax and 1.0
     assert trial_count(LabelParams(kind="multilabel", grid=grid)) == 2 + 1
 
 

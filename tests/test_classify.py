@@ -4,6 +4,7 @@ import pytest
 from datatrove.data import Document
 
 from curate.core.config import load_recipe
+from curate.core.text import normalize
 from curate.filters.classify import Classify
 from curate.pipelines.runner import run
 from curate.tools.classifier_multi import LabelParams, train_labels
@@ -75,3 +76,49 @@ def test_two_classifiers_in_one_recipe_give_two_sets_of_columns(topic_model, lid
     assert sum(r[1] == truth[r[0]] for r in rows) >= 0.6 * len(rows)  # 6 topics: chance is 1/6
     kept, _ = query(str(tmp_path / "out"), "SELECT * FROM documents LIMIT 1")
     assert {"topic__label", "lid__label", "topic__top_scores", "lid__value"} <= set(kept)
+
+
+def test_scores_raw_documents_with_the_input_transform_in_the_card(shared, tmp_path):
+    """A model trained with `dedup` and `shape`: the stage, reading the card, labels raw documents
+    as `fasttext_proba` labels the same documents read for training; without the card it would not
+    see the shape tokens."""
+    import shutil
+
+    import numpy as np
+
+    from curate.tools.classifier_multi import decide, fasttext_proba, load_labelled
+
+    train = write_jsonl(single_topic(shared, "train", 40), tmp_path / "train.jsonl")
+    test = write_jsonl(stories := single_topic(shared, "test", 15), tmp_path / "test.jsonl")
+    params = LabelParams(label_field="topic", tune=False, epoch=25, dim=16, dedup=True, shape=True)
+    result = train_labels([str(train)], str(tmp_path / "m.bin"), params, test=[str(test)])
+    assert result.params["dedup"] and result.params["shape"]
+    stage = Classify(result.model, name="topic", k=6)
+    heldout = load_labelled([str(test)], params)
+    proba = fasttext_proba(stage.model, heldout, result.classes, params)
+    expected = [min(s) for s in decide(proba, result.classes, "multiclass")[0]]
+    ranked = [dict(stage.predict(r["text"])) for r in stories]
+    assert [max(r, key=r.get) for r in ranked] == expected
+    assert np.allclose([[r[c] for c in result.classes] for r in ranked], proba, atol=1e-6)
+    assert "shape:lines:" in stage.model_input(stories[0]["text"])
+    shutil.copy(result.model, tmp_path / "bare.bin")  # no card beside it: normalised text only, as before
+    assert Classify(str(tmp_path / "bare.bin"), name="topic").model_input(stories[0]["text"]).split() == \
+        normalize(stories[0]["text"]).split()
+
+
+def test_the_filter_stage_scores_a_graded_model_as_classify_does(shared, tmp_path):
+    """`fasttext_classifier` with `integer_scores` (FineWeb-Edu's use of a graded model) reads the same
+    card: its score is the `classify` stage's expected grade, shape tokens and dedup included."""
+    from curate.filters.fasttext_classifier import FastTextClassifier
+
+    rows = single_topic(shared, "train", 40)
+    grade = {"earn": 0, "acq": 1, "crude": 2, "trade": 3, "money-fx": 4, "grain": 5}
+    write_jsonl([{**r, "grade": grade[r["topic"]]} for r in rows], tmp_path / "g.jsonl")
+    params = LabelParams(label_field="grade", kind="graded", tune=False, epoch=25, dim=16, dedup=True, shape=True)
+    model = train_labels([str(tmp_path / "g.jsonl")], str(tmp_path / "g.bin"), params).model
+    scorer, labeller = FastTextClassifier(model, integer_scores=True), Classify(model, name="edu", k=6)
+    for row in rows[:10]:
+        doc = Document(text=row["text"], id="x")
+        labeller.process(doc)
+        assert scorer.score(row["text"])[0] == pytest.approx(doc.metadata["edu__value"], abs=1e-9)
+    assert scorer.input_params["shape"] and scorer.input_params["dedup"]

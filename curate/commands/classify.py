@@ -23,15 +23,21 @@ from curate.tools.display import table
 @click.option("--holdout", type=float, default=0.2, show_default=True, help="Held-out fraction without --test.")
 @click.option("--validation", type=float, default=0.15, show_default=True,
               help="Fraction of the training documents used to tune fastText and the baseline.")
-@click.option("--no-tune", is_flag=True, help="Train fastText at --epoch/--lr/--word-ngrams/--dim without tuning.")
+@click.option("--no-tune", is_flag=True, help="Train fastText at --epoch/--lr/--word-ngrams/--dim/--dedup/--shape "
+              "without tuning.")
+@click.option("--folds", type=int, default=2, show_default=True,
+              help="Random fit/validation splits each tuning trial is averaged over.")
+@click.option("--dedup", is_flag=True, help="Untuned: each distinct word once per document (tuning tries both).")
+@click.option("--shape", is_flag=True, help="Untuned: add document shape tokens (line counts, lengths, prices...; "
+              "tuning tries both). The card records it and the classify stage applies it.")
 @click.option("--epoch", type=int, default=10, show_default=True)
 @click.option("--lr", type=float, default=0.5, show_default=True)
 @click.option("--word-ngrams", type=int, default=2, show_default=True)
 @click.option("--dim", type=int, default=32, show_default=True)
 @click.option("--min-count-label", type=int, default=1, show_default=True, help="Drop labels with fewer training documents.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seeds the splits, fastText and the baseline.")
-def train_labels(inputs, output, label_field, text_field, kind, test, holdout, validation, no_tune, epoch, lr,
-                 word_ngrams, dim, min_count_label, seed):
+def train_labels(inputs, output, label_field, text_field, kind, test, holdout, validation, no_tune, folds, dedup,
+                 shape, epoch, lr, word_ngrams, dim, min_count_label, seed):
     """Train a multi-class, multi-label or graded (0-5) fastText classifier from JSONL/Parquet INPUTS.
 
     The card reports per-class precision/recall/F1, macro-F1, the confusion matrix (graded: Pearson,
@@ -45,7 +51,8 @@ def train_labels(inputs, output, label_field, text_field, kind, test, holdout, v
 
     params = LabelParams(label_field=label_field, text_field=text_field, kind=kind, holdout=holdout,
                          validation=validation, min_count_label=min_count_label, tune=not no_tune, seed=seed,
-                         epoch=epoch, lr=lr, word_ngrams=word_ngrams, dim=dim)
+                         epoch=epoch, lr=lr, word_ngrams=word_ngrams, dim=dim, folds=folds, dedup=dedup,
+                         shape=shape)
     ui = console()
     try:
         with ui.bar("train-labels") as bar:

@@ -18,13 +18,20 @@ Every run reports the held-out metrics (`curate.tools.classifier_report`) of fas
 same split, of two baselines (`curate.tools.classifier_baselines`): the majority class and a
 bag-of-words logistic regression, with scoring speed in documents per second for each. The held
 out documents are the `test` files when given (Reuters' ModApte split), else a seeded fraction.
-fastText is tuned by coordinate search on a validation split of the training documents only (the
-held-out set is never looked at), one parameter at a time in the order of `GRID`, from `TUNE_START`:
-the input first (`dedup`: each distinct word once per document, a binary bag of words as in Wang &
-Manning 2012, which on long pages keeps a few frequent words from swamping fastText's average;
-`balance`: oversampling of rare classes, one label per document only), then epoch, lr, wordNgrams
-and dim. The regression's L2 and `balance` are tuned on the same split, so both sides get the same
-class balancing. Character n-grams (`minn`/`maxn`, Bojanowski et al. 2017) are supported but not in
+fastText is tuned by coordinate search on validation splits of the training documents only (the
+held-out set is never looked at; `folds` random fit/validation splits, the trial's score their mean
+macro-F1: on 177 WCXB pages one split moved a setting's score by up to 0.03), one parameter at a
+time in the order of `GRID`, from `TUNE_START`: the input first (`dedup`: each distinct word once
+per document, a binary bag of words as in Wang & Manning 2012, which on long pages keeps a few
+frequent words from swamping fastText's average; `balance`: oversampling of rare classes, one label
+per document only), then the loss (softmax or one-vs-all, one label per document only) and the
+document shape tokens (`shape`, curate.core.classifier_input: the layout that `normalize` flattens,
++0.02 validation macro-F1 on WCXB), then epoch, lr, wordNgrams and dim. `balance` comes before the
+loss and `shape` because their effect depends on it (on WCXB validation one-vs-all lost without
+balancing and tied with it). The card records the input transform (`dedup`, `shape`), and the
+`classify` stage applies it through the same `curate.core.classifier_input.document_line`. The
+regression's L2 and `balance` are chosen on the same folds, so both sides get the same selection.
+Character n-grams (`minn`/`maxn`, Bojanowski et al. 2017) are supported but not in
 the grid: they lowered validation macro-F1 on Reuters (0.49 against 0.57) and on WCXB once `dedup`
 and `balance` are on (0.68 against 0.73), and tripled training time.
 `progress(done, total, phase, unit)` (curate.core.progress) hears of the files read, each tuning
@@ -46,20 +53,20 @@ from pathlib import Path
 
 import numpy as np
 
-from curate.core.text import normalize
-from curate.io import documents
+from curate.core.classifier_input import model_line
 from curate.tools import classifier_baselines as bl
 from curate.tools import classifier_report as rep
-from curate.tools.classifier import TrainParams, fit_in_fresh_process, input_files, sized
+from curate.tools.classifier import TrainParams, fit_in_fresh_process, sized
+from curate.tools.classifier_data import Labelled, balanced, classes_of, load_labelled, split_off
 
 KINDS = ("multiclass", "multilabel", "graded")
-GRID = {"dedup": (False, True), "balance": (0.0, 1.0), "epoch": (25, 50, 100), "lr": (0.25, 0.5, 1.0),
-        "word_ngrams": (1, 2), "dim": (32, 64)}
+GRID = {"dedup": (False, True), "balance": (0.0, 1.0), "loss": ("softmax", "ova"), "shape": (False, True),
+        "epoch": (25, 50), "lr": (0.25, 0.5, 1.0), "word_ngrams": (1, 2), "dim": (32, 64)}
 # fastText's small-data regime (Joulin et al. 2016 used 5-10 epochs on millions of documents; a
 # thousand documents need more passes): measured on the validation splits of Reuters and WCXB
-TUNE_START = {"epoch": 50, "lr": 1.0, "word_ngrams": 1, "dim": 32}
+TUNE_START = {"loss": "softmax", "epoch": 50, "lr": 1.0, "word_ngrams": 1, "dim": 32}
 L2_GRID = (1e-6, 1e-5, 1e-4)
-TUNED = ("dedup", "balance", "epoch", "lr", "word_ngrams", "dim")
+TUNED = ("dedup", "balance", "loss", "shape", "epoch", "lr", "word_ngrams", "dim")
 
 
 @dataclass
@@ -71,6 +78,7 @@ class LabelParams:
     kind: str = "multiclass"
     holdout: float = 0.2  # without `test` files
     validation: float = 0.15  # of the training documents, for tuning
+    folds: int = 2  # random fit/validation splits that tuning averages over (repeated hold-out)
     min_count_label: int = 1  # labels with fewer training documents are dropped
     tune: bool = True
     grid: dict = field(default_factory=lambda: dict(GRID))
@@ -81,7 +89,9 @@ class LabelParams:
     dim: int = 32
     min_count: int = 1
     dedup: bool = False  # fastText sees each distinct word of a document once (first-occurrence order)
+    shape: bool = False  # document shape tokens after the words (curate.core.classifier_input)
     balance: float = 0.0  # oversample a class c by (n_largest / n_c) ** balance (one label per document)
+    loss: str = ""  # fastText's loss; "": one-vs-all for multi-label data, else softmax
     minn: int = 0  # character n-grams, off unless maxn > 0
     maxn: int = 0
     thread: int = 1
@@ -92,96 +102,17 @@ class LabelParams:
             raise ValueError(f"kind must be one of {KINDS}, got {self.kind!r}")
 
 
-@dataclass
-class Labelled:
-    texts: list[str]  # normalised
-    labels: list[list[str]]
-    skipped: int = 0
-
-
-def labels_of(value, kind: str) -> list[str] | None:
-    """The label list of one record's label value; None when it has none usable."""
-    if value is None or value == "" or value == []:
-        return None
-    if kind == "multilabel":
-        values = value if isinstance(value, list) else str(value).split(",")
-        return [str(v).strip() for v in values if str(v).strip()] or None
-    if isinstance(value, list):
-        return None if len(value) != 1 else labels_of(value[0], kind)
-    if kind == "graded":
-        try:
-            return [str(int(round(float(value))))]
-        except (TypeError, ValueError):
-            return None
-    return [str(value).strip().replace(" ", "_")]
-
-
-def load_labelled(paths: list[str], params: LabelParams, progress=None) -> Labelled:
-    """Normalised texts and their labels from JSONL/Parquet files or folders; records without text
-    or a usable label are skipped and counted. `progress(files_done, files)` after each file."""
-    out, files = Labelled([], []), [file for path in paths for file in input_files(path)]
-    for done, file in enumerate(files, 1):
-        counts = documents.ReadCounts()
-        for record in documents.iter_records(file, columns=[params.text_field, params.label_field], counts=counts):
-            text, labels = record.get(params.text_field), labels_of(record.get(params.label_field), params.kind)
-            if isinstance(text, str) and text.strip() and labels:
-                out.texts.append(normalize(text))
-                out.labels.append(labels)
-            else:
-                out.skipped += 1
-        out.skipped += counts.bad
-        if progress:
-            progress(done, len(files))
-    return out
-
-
-def _split(data: Labelled, fraction: float, rng: random.Random) -> tuple[Labelled, Labelled]:
-    order = list(range(len(data.texts)))
-    rng.shuffle(order)
-    n = max(1, round(len(order) * fraction))
-    pick = lambda idx: Labelled([data.texts[i] for i in idx], [data.labels[i] for i in idx])  # noqa: E731
-    return pick(sorted(order[n:])), pick(sorted(order[:n]))
-
-
-def classes_of(data: Labelled, params: LabelParams) -> list[str]:
-    counts = Counter(label for labels in data.labels for label in labels)
-    kept = [c for c, n in counts.items() if n >= params.min_count_label]
-    if params.kind == "graded":
-        grades = [int(c) for c in kept]
-        return [str(g) for g in range(min(grades), max(grades) + 1)]
-    return sorted(kept)
-
-
-def balanced(data: Labelled, power: float, kind: str) -> Labelled:
-    """`data` with each document of class c repeated round((n_largest / n_c) ** power) times (power 0:
-    unchanged); the usual remedy for macro-F1 under class imbalance (random oversampling, Japkowicz
-    & Stephen 2002). Multi-label data is returned unchanged: one document carries several classes."""
-    if not power or kind == "multilabel":
-        return data
-    counts = Counter(labels[0] for labels in data.labels)
-    top = max(counts.values())
-    times = [max(1, round((top / counts[labels[0]]) ** power)) for labels in data.labels]
-    return Labelled([t for t, n in zip(data.texts, times) for _ in range(n)],
-                    [lab for lab, n in zip(data.labels, times) for _ in range(n)])
-
-
 # ---- fastText -------------------------------------------------------------------------------------
-
-def fasttext_input(text: str, dedup: bool) -> str:
-    """One line of fastText input: predict refuses newlines; `dedup` keeps each word's first occurrence."""
-    words = text.split()
-    return " ".join(dict.fromkeys(words) if dedup else words)
-
 
 def fit_fasttext(data: Labelled, classes: list[str], params: LabelParams, output: Path) -> None:
     """Train fastText on `data` (labels outside `classes` dropped) and save it to `output`."""
     wanted = set(classes)
     lines = []
     data = balanced(data, params.balance, params.kind)
-    for text, labels in zip(data.texts, data.labels):
+    for text, labels, shape in zip(data.texts, data.labels, data.lines(params.shape)):
         keep = [lab for lab in labels if lab in wanted]
         if keep:
-            lines.append(" ".join(f"__label__{lab}" for lab in keep) + " " + fasttext_input(text, params.dedup))
+            lines.append(" ".join(f"__label__{lab}" for lab in keep) + " " + model_line(text, params.dedup, shape))
     random.Random(params.seed).shuffle(lines)
     words = [w for t in data.texts for w in t.split()]
     base, _ = sized(TrainParams(dim=params.dim, quantize=False), len(words), len(set(words)))
@@ -192,18 +123,20 @@ def fit_fasttext(data: Labelled, classes: list[str], params: LabelParams, output
                       wordNgrams=params.word_ngrams, minCount=params.min_count, bucket=base.bucket,
                       minn=params.minn if params.maxn else 0, maxn=params.maxn,
                       thread=params.thread, seed=params.seed, verbose=0,
-                      loss="ova" if params.kind == "multilabel" else "softmax")
+                      loss=params.loss or ("ova" if params.kind == "multilabel" else "softmax"))
         error = fit_in_fresh_process(kwargs, False, str(output))
     if error:
         raise ValueError(f"fastText training failed ({error}); try a lower lr or fewer epochs")
 
 
-def fasttext_proba(model, texts: list[str], classes: list[str], dedup: bool = False, batch: int = 1024) -> np.ndarray:
-    """documents x classes probabilities; fastText scores a batch of documents in one C++ call."""
+def fasttext_proba(model, data: Labelled, classes: list[str], params: LabelParams, batch: int = 1024) -> np.ndarray:
+    """documents x classes probabilities of `data`, its input as `params` say (`model_line`, the one
+    `curate.core.classifier_input.document_line` makes of a raw text); one C++ call per batch."""
     index = {c: i for i, c in enumerate(classes)}
+    texts, shapes = data.texts, data.lines(params.shape)
     out = np.zeros((len(texts), len(classes)))
     for start in range(0, len(texts), batch):
-        chunk = [fasttext_input(text, dedup) for text in texts[start:start + batch]]
+        chunk = [model_line(t, params.dedup, s) for t, s in zip(texts[start:start + batch], shapes[start:start + batch])]
         for i, (labels, probs) in enumerate(zip(*model.predict(chunk, k=-1)), start):
             _fill(out[i], labels, probs, index)
     return out
@@ -242,25 +175,36 @@ def metrics_of(truth: Labelled, proba: np.ndarray, classes: list[str], kind: str
     return out
 
 
-def _validate(fit: Labelled, val: Labelled, classes: list[str], params: LabelParams, tmp: Path) -> float:
+Folds = list[tuple[Labelled, Labelled]]  # (fit, validation) splits of the training documents
+
+
+def _validate(folds: Folds, classes: list[str], params: LabelParams, tmp: Path) -> float:
+    """Mean validation macro-F1 of fastText fit with `params` on each fold."""
     from curate.resources.models import load_fasttext
 
-    path = tmp / "trial.bin"
-    fit_fasttext(fit, classes, params, path)
-    proba = fasttext_proba(load_fasttext(path), val.texts, classes, params.dedup)
-    path.unlink()
-    return rep.class_metrics([set(x) for x in val.labels], decide(proba, classes, params.kind)[0], classes)["macro_f1"]
+    path, scores = tmp / "trial.bin", []
+    for fit, val in folds:
+        fit_fasttext(fit, classes, params, path)
+        proba = fasttext_proba(load_fasttext(path), val, classes, params)
+        path.unlink()
+        scores.append(_macro_f1(val, proba, classes, params.kind))
+    return round(float(np.mean(scores)), 4)
+
+
+def _macro_f1(val: Labelled, proba: np.ndarray, classes: list[str], kind: str) -> float:
+    return rep.class_metrics([set(x) for x in val.labels], decide(proba, classes, kind)[0], classes)["macro_f1"]
 
 
 def _searched(params: LabelParams) -> tuple[LabelParams, dict]:
-    """The search's starting point and its grid (`balance` left out for multi-label data)."""
-    grid = {k: v for k, v in params.grid.items() if not (k == "balance" and params.kind == "multilabel")}
+    """The search's starting point and its grid (`balance` and `loss` left out for multi-label data,
+    which needs one-vs-all: several labels per document, each on its own)."""
+    grid = {k: v for k, v in params.grid.items() if not (k in ("balance", "loss") and params.kind == "multilabel")}
     return replace(params, **{k: v for k, v in TUNE_START.items() if k in grid}), grid
 
 
 def _describe(p: LabelParams) -> str:
     return (f"epoch {p.epoch}, lr {p.lr}, wordNgrams {p.word_ngrams}, dim {p.dim}, dedup {p.dedup}, "
-            f"balance {p.balance}")
+            f"shape {p.shape}, loss {p.loss or 'default'}, balance {p.balance}")
 
 
 def trial_count(params: LabelParams) -> int:
@@ -271,10 +215,11 @@ def trial_count(params: LabelParams) -> int:
                for i, (name, values) in enumerate(grid.items()))
 
 
-def tune(fit: Labelled, val: Labelled, classes: list[str], params: LabelParams,
+def tune(folds: Folds, classes: list[str], params: LabelParams,
          log: Callable[[str], None], progress=lambda done, total: None) -> tuple[LabelParams, list[str]]:
     """Coordinate search over `params.grid` from `TUNE_START` (one parameter at a time, in the grid's
-    order, the others at their best so far), by validation macro-F1, ties to the earlier value;
+    order, the others at their best so far), by validation macro-F1 averaged over the `folds` (one
+    split of 177 WCXB pages moved a trial by +-0.03 between splits), ties to the earlier value;
     returns the best parameters and one note per trial. `progress(trials_done, trials)` before the
     first trial and after each."""
     notes, seen, total, begun = [], {}, trial_count(params), time.perf_counter()
@@ -286,7 +231,7 @@ def tune(fit: Labelled, val: Labelled, classes: list[str], params: LabelParams,
             for value in values:
                 trial = replace(best, **{name: value})
                 if key(trial) not in seen:
-                    seen[key(trial)] = _validate(fit, val, classes, trial, Path(tmp))
+                    seen[key(trial)] = _validate(folds, classes, trial, Path(tmp))
                     notes.append(f"{_describe(trial)}: validation macro-F1 {seen[key(trial)]}")
                     log(notes[-1])
                     progress(len(seen), total)
@@ -306,10 +251,11 @@ def majority(train: Labelled, test: Labelled, classes: list[str], kind: str) -> 
     return {**metrics_of(test, proba, classes, kind, time.perf_counter() - start), "train_s": 0.0, "label": top}
 
 
-def bow_baseline(fit: Labelled, val: Labelled, train: Labelled, test: Labelled, classes: list[str],
+def bow_baseline(folds: Folds, train: Labelled, test: Labelled, classes: list[str],
                  params: LabelParams, progress=lambda done, total: None) -> tuple[dict, list[str]]:
     """Bag-of-words logistic regression: L2 and class balancing (`balanced`, over the values fastText's
-    search tries; untuned, the given one) chosen on the validation split, refit on all training
+    search tries; untuned, the given one) chosen on the mean macro-F1 over the same validation folds
+    as fastText, refit on all training
     documents, scored on the held-out ones (vectorising included in the speed). `progress(fits_done,
     fits)` before each fit, one per grid point and the refit."""
     multilabel, notes, scores = params.kind == "multilabel", [], {}
@@ -317,10 +263,12 @@ def bow_baseline(fit: Labelled, val: Labelled, train: Labelled, test: Labelled, 
     grid = [(l2, b) for b in ((0.0,) if multilabel else powers) for l2 in L2_GRID]
     for done, (l2, power) in enumerate(grid):
         progress(done, len(grid) + 1)
-        data = balanced(fit, power, params.kind)
-        model = bl.fit_bow(data.texts, data.labels, classes, multilabel, l2, params.seed)
-        predicted, _ = decide(model.proba(val.texts), classes, params.kind)
-        scores[l2, power] = rep.class_metrics([set(x) for x in val.labels], predicted, classes)["macro_f1"]
+        fold_scores = []
+        for fit, val in folds:
+            data = balanced(fit, power, params.kind)
+            model = bl.fit_bow(data.texts, data.labels, classes, multilabel, l2, params.seed)
+            fold_scores.append(_macro_f1(val, model.proba(val.texts), classes, params.kind))
+        scores[l2, power] = round(float(np.mean(fold_scores)), 4)
         notes.append(f"logistic regression l2 {l2}, balance {power}: validation macro-F1 {scores[l2, power]}")
     l2, power = max(grid, key=scores.__getitem__)
     progress(len(grid), len(grid) + 1)
@@ -358,19 +306,20 @@ def train_labels(train: list[str], output: str, params: LabelParams | None = Non
     progress, rng = progress or (lambda *args, **kwargs: None), random.Random(params.seed)
     data = load_labelled(train, params, lambda d, t: progress(d, t, "reading", "file"))
     if params.max_docs and len(data.texts) > params.max_docs:
-        data, _ = _split(data, 1 - params.max_docs / len(data.texts), rng)
+        data, _ = split_off(data, 1 - params.max_docs / len(data.texts), rng)
     if test:
         heldout = load_labelled(test, params, lambda d, t: progress(d, t, "reading held-out", "file"))
         split = f"the given test files: {', '.join(test)}"
     else:
-        data, heldout = _split(data, params.holdout, rng)
+        data, heldout = split_off(data, params.holdout, rng)
         split = f"a seeded {params.holdout:.0%} of the input"
     classes = classes_of(data, params)
     if len(classes) < 2:
         raise ValueError(f"need at least 2 labels in `{params.label_field}`; found {classes}")
-    fit, val = _split(data, params.validation, rng)
+    folds = [split_off(data, params.validation, rng) for _ in range(max(1, params.folds) if params.tune else 1)]
+    fit, val = folds[0]
     log(f"reading: {len(data.texts):,} training and {len(heldout.texts):,} held-out documents, {len(classes)} labels")
-    best, notes = (tune(fit, val, classes, params, log, lambda d, t: progress(d, t, "tuning", "trial"))
+    best, notes = (tune(folds, classes, params, log, lambda d, t: progress(d, t, "tuning", "trial"))
                    if params.tune else (params, ["not tuned"]))
     out = Path(output)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -378,10 +327,11 @@ def train_labels(train: list[str], output: str, params: LabelParams | None = Non
     _, train_s = bl.timed(fit_fasttext, data, classes, best, out)
     progress(0, None, "evaluating")
     model = load_fasttext(out)
-    proba, seconds = bl.timed(fasttext_proba, model, heldout.texts, classes, best.dedup)
+    proba, seconds = bl.timed(fasttext_proba, model, heldout, classes, best)
+    seconds += heldout.shape_s if best.shape else 0.0  # the shape tokens were computed while reading
     metrics = {"fasttext": {**metrics_of(heldout, proba, classes, params.kind, seconds), "train_s": round(train_s, 2)},
                "majority": majority(data, heldout, classes, params.kind)}
-    metrics["bow_logreg"], bow_notes = bow_baseline(fit, val, data, heldout, classes, params,
+    metrics["bow_logreg"], bow_notes = bow_baseline(folds, data, heldout, classes, params,
                                                     lambda d, t: progress(d, t, "logistic regression", "fit"))
     counts = {"train": len(data.texts), "fit": len(fit.texts), "validation": len(val.texts),
               "heldout": len(heldout.texts), "skipped": data.skipped + heldout.skipped, "split": split}
