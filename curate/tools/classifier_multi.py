@@ -255,9 +255,8 @@ def bow_baseline(folds: Folds, train: Labelled, test: Labelled, classes: list[st
                  params: LabelParams, progress=lambda done, total: None) -> tuple[dict, list[str]]:
     """Bag-of-words logistic regression: L2 and class balancing (`balanced`, over the values fastText's
     search tries; untuned, the given one) chosen on the mean macro-F1 over the same validation folds
-    as fastText, refit on all training
-    documents, scored on the held-out ones (vectorising included in the speed). `progress(fits_done,
-    fits)` before each fit, one per grid point and the refit."""
+    as fastText, refit on all training documents, scored on the held-out ones (vectorising included
+    in the speed). `progress(fits_done, fits)` before each fit, one per grid point and the refit."""
     multilabel, notes, scores = params.kind == "multilabel", [], {}
     powers = params.grid.get("balance", (params.balance,)) if params.tune else (params.balance,)
     grid = [(l2, b) for b in ((0.0,) if multilabel else powers) for l2 in L2_GRID]
