@@ -110,6 +110,22 @@ def label_table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def seed_table(rows: list[dict]) -> str:
+    """fastText against the regression, held-out macro-F1, per split seed, with the mean and its standard error."""
+    import statistics
+
+    lines = ["| data | split seed | fastText | regression | difference |", "|---|---|---|---|---|"]
+    for dataset in dict.fromkeys(r["dataset"] for r in rows):
+        diffs = []
+        for r in (r for r in rows if r["dataset"] == dataset):
+            ft, bow = r["metrics"]["fasttext"]["macro_f1"], r["metrics"]["bow_logreg"]["macro_f1"]
+            diffs.append(ft - bow)
+            lines.append(f"| {dataset} | {r['seed']} | {ft} | {bow} | {ft - bow:+.3f} |")
+        se = statistics.stdev(diffs) / len(diffs) ** 0.5 if len(diffs) > 1 else float("nan")
+        lines.append(f"| {dataset} | mean | | | {statistics.mean(diffs):+.3f} (s.e. {se:.3f}) |")
+    return "\n".join(lines)
+
+
 def demo_model(work: Path) -> Path:
     """The demo's quality classifier, built as `make demo` builds it (Makefile), under `work`."""
     bin_dir, repo = Path(sys.executable).parent, Path(__file__).resolve().parents[1]
@@ -175,13 +191,20 @@ def main(argv=None) -> None:
     parser.add_argument("--model", help="a quality classifier for `human` (default: rebuild the demo's)")
     parser.add_argument("--work", help="keep models and cards here (default: a temporary folder)")
     parser.add_argument("--no-tune", action="store_true", help="fastText at its starting parameters")
+    parser.add_argument("--seeds", default="0", help="split seeds, comma-separated (e.g. 0,1,2,3,4): each seeds the "
+                        "held-out split (WCXB), the validation splits, fastText and the regression; with several, a "
+                        "per-seed table follows")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(args.work or tmp)
         work.mkdir(parents=True, exist_ok=True)
-        rows = [run_labels(w, work, tune=not args.no_tune) for w in args.what if w in ("reuters", "wcxb")]
+        seeds = [int(x) for x in args.seeds.split(",")]
+        rows = [{**run_labels(w, work, tune=not args.no_tune, seed=seed), "seed": seed}
+                for w in args.what if w in ("reuters", "wcxb") for seed in seeds]
         if rows:
             print(label_table(rows))
+            if len(seeds) > 1:
+                print(seed_table(rows))
             print(json.dumps(rows))
         if "human" in args.what:
             print(human_table(human_agreement(Path(args.model) if args.model else None, work)))
