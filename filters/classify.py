@@ -22,7 +22,7 @@ from typing import ClassVar
 
 from datatrove.data import Document
 
-from curate.core.classifier_input import card_params, document_line
+from curate.core.classifier_input import input_params, scoring_line
 from curate.core.step import CurateStep, Signal
 
 NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -64,7 +64,7 @@ class Classify(CurateStep):
         if not os.path.isfile(model):
             raise FileNotFoundError(f"fastText model not found: {model}")
         self.model_path, self.namespace, self.k, self.normalize = model, name, k, normalize
-        self.input_params = (card_params(model) or {}) if normalize else None  # the card's dedup and shape
+        self.input_params = input_params(model, normalize)  # the card's dedup and shape
         self.labels = [label.removeprefix("__label__") for label in self.model.labels]  # fails now, not mid-run
         self.grades = [int(x) for x in self.labels] if all(x.lstrip("-").isdigit() for x in self.labels) else None
 
@@ -82,9 +82,7 @@ class Classify(CurateStep):
 
     def model_input(self, text: str) -> str:
         """The line fastText sees for the raw document `text`."""
-        if self.input_params is not None:
-            return document_line(text, self.input_params)
-        return " ".join(text.split("\n"))
+        return scoring_line(text, self.input_params)
 
     def predict(self, text: str) -> list[tuple[str, float]]:
         """(label, probability) for every label of the model, best first."""

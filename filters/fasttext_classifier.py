@@ -25,7 +25,7 @@ from typing import ClassVar
 from datatrove.data import Document, DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 
-from curate.core.classifier_input import card_params, document_line
+from curate.core.classifier_input import input_params, scoring_line
 from curate.core.step import CurateFilter, Pass, PassKind, Signal, is_dropped
 
 
@@ -42,7 +42,8 @@ class FastTextClassifier(CurateFilter):
     (see the module docstring); with neither `threshold` nor `top_percent` it only records.
     `normalize: true` applies `curate.core.text.normalize` (what train-classifier trained on) and,
     for a `curate train-labels` model with its card beside it (MODEL.card.json), the card's `dedup`
-    and `shape` (`curate.core.classifier_input.document_line`); use false for models trained on raw text (newlines then become spaces, as datatrove does).
+    and `shape` (`curate.core.classifier_input.document_line`); use false for models trained on raw
+    text (newlines then become spaces, as datatrove does).
 
     Reasons: below_threshold.
     Example: `- fasttext_classifier: {model: "${CURATE_SHARED_DATA:-../shared/data}/models/lid.176.ftz", label: en, threshold: 0.5, normalize: false}`.
@@ -82,7 +83,7 @@ class FastTextClassifier(CurateFilter):
         self.label = label.removeprefix("__label__")
         self.threshold, self.top_percent = threshold, top_percent
         self.integer_scores, self.normalize = integer_scores, normalize
-        self.input_params = (card_params(model) or {}) if normalize else None  # a train-labels card's dedup, shape
+        self.input_params = input_params(model, normalize)  # a train-labels card's dedup, shape
         self.sample, self.seed, self.work_dir = sample, seed, work_dir
         self.check_labels()  # fail when the recipe is built, not in the middle of a run
 
@@ -105,11 +106,7 @@ class FastTextClassifier(CurateFilter):
 
     def score(self, text: str) -> tuple[float, int | None]:
         """(score, int_score): p(label), or FineWeb-Edu's sum(p(l) * l) and its rounded value."""
-        if self.input_params is not None:  # as the model's training documents were written
-            text = document_line(text, self.input_params)
-        else:
-            text = " ".join(text.split("\n"))
-        labels, probs = self.model.predict(text, k=-1)
+        labels, probs = self.model.predict(scoring_line(text, self.input_params), k=-1)
         probs = {label.removeprefix("__label__"): min(1.0, float(p)) for label, p in zip(labels, probs)}
         if not self.integer_scores:
             return probs.get(self.label, 0.0), None

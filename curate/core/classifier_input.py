@@ -84,12 +84,27 @@ def document_line(raw: str, params: Mapping) -> str:
     return model_line(normalize(raw), bool(params.get("dedup")), shape_line(raw) if params.get("shape") else "")
 
 
+def card_path(model: Path, suffix: str) -> Path:
+    """MODEL.card.json / MODEL.card.md beside MODEL (its own suffix dropped)."""
+    return model.with_name(model.stem + ".card" + suffix)
+
+
 def card_params(model: str | Path) -> dict | None:
-    """The training parameters in the card beside `model` (MODEL.card.json, as `curate.tools.
-    classifier_report.card_path` names it), or None when there is no card or it has no `params`."""
-    path = Path(model)
-    card = path.with_name(path.stem + ".card.json")
+    """The training parameters in the card beside `model` (`card_path(model, ".json")`), or None when
+    there is no card or it has no `params`."""
+    card = card_path(Path(model), ".json")
     if not card.is_file():
         return None
     params = json.loads(card.read_text(encoding="utf-8")).get("params")
     return params if isinstance(params, dict) else None
+
+
+def input_params(model: str | Path, normalize: bool) -> dict | None:
+    """What a scoring stage needs to build `model`'s input: the card's parameters (empty without a
+    card: normalised text only) when `normalize`, else None (raw text, lines joined)."""
+    return (card_params(model) or {}) if normalize else None
+
+
+def scoring_line(raw: str, params: Mapping | None) -> str:
+    """The line a stage gives fastText for the raw document `raw`, with `params` from `input_params`."""
+    return document_line(raw, params) if params is not None else " ".join(raw.split("\n"))

@@ -11,17 +11,19 @@ implementation on one split:
 * graded scores (0-5, FineWeb-Edu): Pearson and Spearman correlation of the score with the true
   grade, and precision/recall/F1 of "grade >= t" for t = 1..5 (FineWeb-Edu reports F1 at t = 3).
 
-`card_markdown` renders a `LabelResult` (its dict) as MODEL.card.md; `card_path` and `fasttext_version`
-serve the cards of both classifier commands.
+`card_markdown` renders a `LabelResult` (its dict) as MODEL.card.md; `card_path` (where the scoring
+stages look for a card: curate.core.classifier_input) and `fasttext_version` serve the cards of both
+classifier commands.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from pathlib import Path
 
 import numpy as np
+
+from curate.core.classifier_input import card_path  # noqa: F401  (re-exported for both classifier commands)
 
 
 def prf(tp: int, fp: int, fn: int) -> tuple[float, float, float]:
@@ -156,11 +158,6 @@ def _per_class_table(per_class: dict, limit: int = 40) -> list[str]:
             "|---|---|---|---|---|---|---|---|",
             *[f"| {k} | {m['precision']} | {m['recall']} | {m['f1']} | {m['support']} | {m['tp']} | {m['fp']} | "
               f"{m['fn']} |" for k, m in rows]]
-
-
-def card_path(model: Path, suffix: str) -> Path:
-    """MODEL.card.json / MODEL.card.md beside MODEL (its own suffix dropped)."""
-    return model.with_name(model.stem + ".card" + suffix)
 
 
 def fasttext_version() -> str | None:
