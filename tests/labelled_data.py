@@ -32,3 +32,9 @@ def single_topic(shared: Path, part: str, per_topic: int) -> list[dict]:
 def write_jsonl(rows: list[dict], path: Path) -> Path:
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
     return path
+
+
+def topic_files(shared: Path, root: Path, train: int, test: int) -> tuple[Path, Path]:
+    """(train.jsonl, test.jsonl) under `root`: `single_topic` stories, `train` and `test` per topic."""
+    return (write_jsonl(single_topic(shared, "train", train), root / "train.jsonl"),
+            write_jsonl(single_topic(shared, "test", test), root / "test.jsonl"))

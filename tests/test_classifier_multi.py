@@ -14,7 +14,7 @@ from curate.tools import classifier_report as rep
 from curate.tools.classifier_baselines import BowVectorizer, fit_bow
 from curate.tools.classifier_data import Labelled, balanced, labels_of
 from curate.tools.classifier_multi import LabelParams, decide, train_labels, trial_count
-from tests.labelled_data import TOPICS, single_topic, write_jsonl
+from tests.labelled_data import TOPICS, single_topic, topic_files, write_jsonl
 
 # ---- the metrics ----------------------------------------------------------------------------------
 
@@ -131,9 +131,7 @@ def test_trial_count_skips_balance_and_loss_for_multilabel():
 
 @pytest.fixture(scope="module")
 def topics(shared, tmp_path_factory):
-    root = tmp_path_factory.mktemp("topics")
-    return (write_jsonl(single_topic(shared, "train", 50), root / "train.jsonl"),
-            write_jsonl(single_topic(shared, "test", 20), root / "test.jsonl"))
+    return topic_files(shared, tmp_path_factory.mktemp("topics"), train=50, test=20)
 
 
 def test_multiclass_card_compares_fasttext_with_both_baselines(topics, tmp_path):

@@ -229,11 +229,9 @@ def test_tokenize_draws_its_bar_with_a_parquet_total_and_quiet_is_silent(tmp_pat
 
 @pytest.fixture(scope="module")
 def reuters(shared, tmp_path_factory):
-    from tests.labelled_data import single_topic, write_jsonl
+    from tests.labelled_data import topic_files
 
-    root = tmp_path_factory.mktemp("reuters")
-    return (write_jsonl(single_topic(shared, "train", 20), root / "train.jsonl"),
-            write_jsonl(single_topic(shared, "test", 8), root / "test.jsonl"))
+    return topic_files(shared, tmp_path_factory.mktemp("reuters"), train=20, test=8)
 
 
 def test_train_labels_counts_every_tuning_trial(reuters, tmp_path):
