@@ -84,11 +84,17 @@ class Forest:
         self.ends = np.cumsum(sizes or (len(trees),))
         width = max(len(t["feature"]) for t in trees)
         pad = lambda key, fill: np.array([t[key] + [fill] * (width - len(t[key])) for t in trees])  # noqa: E731
-        self.feature, self.threshold = pad("feature", 0), pad("threshold", 0.0)
-        self.left, self.right, self.value = pad("left", 0), pad("right", 0), pad("value", 0.0)
-        self.leaf = pad("leaf", True).astype(bool)
+        # Every tree's nodes in one flat array (tree k's at k * width ...); a leaf's children are itself
+        # and its threshold +inf, so a walk that has reached a leaf stays there without a test.
+        first = np.arange(len(trees))[:, None] * width
+        leaf, here = pad("leaf", True).astype(bool), first + np.arange(width)
+        self.feature = pad("feature", 0).ravel()
+        self.threshold = np.where(leaf, np.inf, pad("threshold", 0.0)).ravel()
+        self.left = np.where(leaf, here, first + pad("left", 0)).ravel()
+        self.right = np.where(leaf, here, first + pad("right", 0)).ravel()
+        self.value = pad("value", 0.0).ravel()
+        self.roots = first.ravel()
         self.depth = spec["depth"]
-        self.rows = np.arange(len(trees))
 
     @classmethod
     def stack(cls, specs: dict[str, dict]) -> Forest:
@@ -102,12 +108,10 @@ class Forest:
 
     def predict_all(self, features: dict[str, float]) -> dict[str, float]:
         x = np.array([features[name] for name in self.features])
-        node = np.zeros(len(self.rows), dtype=np.int64)
+        node = self.roots
         for _ in range(self.depth):
-            at = (self.rows, node)
-            step = np.where(x[self.feature[at]] <= self.threshold[at], self.left[at], self.right[at])
-            node = np.where(self.leaf[at], node, step)
-        sums = np.add.reduceat(self.value[self.rows, node], np.r_[0, self.ends[:-1]])
+            node = np.where(x[self.feature[node]] <= self.threshold[node], self.left[node], self.right[node])
+        sums = np.add.reduceat(self.value[node], np.r_[0, self.ends[:-1]])
         return {name: float(base + total) for name, base, total in zip(self.names, self.baselines, sums)}
 
     def predict(self, features: dict[str, float]) -> float:
