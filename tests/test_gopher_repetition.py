@@ -55,3 +55,25 @@ def test_very_long_text_is_fast_enough():
     start = time.process_time()
     judge(PROSE * 400)
     assert time.process_time() - start < 5
+
+
+def test_duplicated_ngrams_are_datatrove_scan_exactly():
+    """Words whose concatenations collide ("ab" "a" vs "a" "ba"), repeats that overlap the positions
+    the scan jumps over, and hashes forced to collide: always datatrove's `find_all_duplicate`."""
+    import random
+
+    import numpy as np
+    from datatrove.pipeline.filters.gopher_repetition_filter import find_all_duplicate
+
+    from curate.core.textfeatures import TextFeatures
+
+    rng = random.Random(0)
+    for _ in range(400):
+        vocab = ["a", "ab", "b", "ba", "abc", "c", "bab"][: rng.randint(2, 7)]
+        text = " ".join(rng.choice(vocab) for _ in range(rng.randint(1, 60)))
+        feats, collide = TextFeatures(text, "en"), TextFeatures(text, "en")
+        collide.__dict__["_char_hashes"] = np.zeros(len(collide._joined) + 1, dtype=np.uint64)  # equal lengths: equal hashes
+        for n in range(1, 11):
+            want = find_all_duplicate(feats.words, n)
+            assert feats.dup_ngram_chars(n) == want, (text, n)
+            assert collide.dup_ngram_chars(n) == want, (text, n)

@@ -12,6 +12,7 @@ text gets fresh features. Each feature is computed on first use.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections import OrderedDict
 from functools import cached_property
 
@@ -148,10 +149,12 @@ class TextFeatures:
     def dup_ngram_chars(self, n: int) -> int:
         """Gopher's duplicated n-gram characters, exactly datatrove's `find_all_duplicate`.
 
-        n-grams are compared by their characters joined without spaces, scanning left to right
-        and jumping past each repeat. A hash of each n-gram finds the first position that can
-        repeat at all (most documents have none); from there the scan runs as datatrove's does,
-        comparing the strings themselves, so hash collisions cannot change the result.
+        n-grams are compared by their characters joined without spaces, scanning left to right and
+        jumping past each repeat (the n-grams jumped over are never seen). A hash of each n-gram links
+        it to the previous n-gram with the same hash, so only positions that can repeat at all are
+        visited: one is a repeat when the nearest earlier equal n-gram that the scan did not jump over
+        exists. Each repeat's strings are compared, so a hash collision cannot change the result (on
+        one, the plain scan runs).
         """
         n_grams = len(self.words) - n + 1
         if n_grams <= 0:
@@ -162,16 +165,40 @@ class TextFeatures:
         with np.errstate(over="ignore"):
             inv = _inverse_powers(int(ends[-1]) + 1)
             keys = (prefix[stops] - prefix[starts]) * inv[starts] + (stops - starts).astype(np.uint64) * _LEN_MIX
-        _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
-        repeats = np.nonzero(first[inverse] != np.arange(n_grams))[0]
-        if not len(repeats):
+        order = np.argsort(keys, kind="stable")
+        ordered = keys[order]
+        same = ordered[1:] == ordered[:-1]
+        if not same.any():
             return 0
-        joined, begin = self._joined, int(repeats[0])
-        starts_l, stops_l = starts.tolist(), stops.tolist()
-        unique = {joined[starts_l[i]:stops_l[i]] for i in range(begin)}
-        repeated, idx = 0, begin
-        while idx < n_grams:
-            n_gram = joined[starts_l[idx]:stops_l[idx]]
+        earlier = np.full(n_grams, -1, dtype=np.int64)  # the previous position with the same hash
+        earlier[order[1:][same]] = order[:-1][same]
+        joined, starts_l, stops_l = self._joined, starts.tolist(), stops.tolist()
+        previous = earlier.tolist()
+        jumps: list[int] = []  # positions of repeats: the scan jumped over the n - 1 after each
+        repeated, idx = 0, 0
+        for i in np.flatnonzero(earlier >= 0).tolist():
+            if i < idx:
+                continue  # jumped over
+            j = previous[i]
+            while j >= 0 and (k := bisect_left(jumps, j)) and j - jumps[k - 1] < n:
+                j = previous[j]  # jumped over: never seen
+            if j < 0:
+                continue
+            n_gram = joined[starts_l[i]:stops_l[i]]
+            if n_gram != joined[starts_l[j]:stops_l[j]]:
+                return self._scan_duplicates(n, joined, starts_l, stops_l)  # a hash collision
+            repeated += len(n_gram)
+            jumps.append(i)
+            idx = i + n
+        return repeated
+
+    @staticmethod
+    def _scan_duplicates(n: int, joined: str, starts: list[int], stops: list[int]) -> int:
+        """datatrove's `find_all_duplicate` as written, over the n-grams' spans in `joined`."""
+        unique: set[str] = set()
+        repeated, idx = 0, 0
+        while idx < len(starts):
+            n_gram = joined[starts[idx]:stops[idx]]
             if n_gram in unique:
                 repeated += len(n_gram)
                 idx += n
