@@ -33,9 +33,10 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
+from curate.core.classifier_input import card_path
 from curate.core.text import normalize
 from curate.io import documents
-from curate.tools.classifier_report import card_path, fasttext_version
+from curate.tools.classifier_report import fasttext_version
 
 INPUT_FORMATS = ("jsonl", "parquet", "text")  # curate.io.documents: JSONL (any compression), Parquet, .txt/.md
 

@@ -53,7 +53,7 @@ from pathlib import Path
 
 import numpy as np
 
-from curate.core.classifier_input import model_line
+from curate.core.classifier_input import card_path, model_line
 from curate.tools import classifier_baselines as bl
 from curate.tools import classifier_report as rep
 from curate.tools.classifier import TrainParams, fit_in_fresh_process, sized
@@ -334,7 +334,7 @@ def train_labels(train: list[str], output: str, params: LabelParams | None = Non
                                                     lambda d, t: progress(d, t, "logistic regression", "fit"))
     counts = {"train": len(data.texts), "fit": len(fit.texts), "validation": len(val.texts),
               "heldout": len(heldout.texts), "skipped": data.skipped + heldout.skipped, "split": split}
-    result = LabelResult(str(out), str(rep.card_path(out, ".json")), str(rep.card_path(out, ".md")), classes, counts, metrics,
+    result = LabelResult(str(out), str(card_path(out, ".json")), str(card_path(out, ".md")), classes, counts, metrics,
                          {k: v for k, v in asdict(best).items() if k != "grid"}, notes + bow_notes,
                          round(time.perf_counter() - start, 2), out.stat().st_size, rep.fasttext_version())
     Path(result.card_json).write_text(json.dumps(asdict(result), indent=1) + "\n")

@@ -11,9 +11,8 @@ implementation on one split:
 * graded scores (0-5, FineWeb-Edu): Pearson and Spearman correlation of the score with the true
   grade, and precision/recall/F1 of "grade >= t" for t = 1..5 (FineWeb-Edu reports F1 at t = 3).
 
-`card_markdown` renders a `LabelResult` (its dict) as MODEL.card.md; `card_path` (where the scoring
-stages look for a card: curate.core.classifier_input) and `fasttext_version` serve the cards of both
-classifier commands.
+`card_markdown` renders a `LabelResult` (its dict) as MODEL.card.md; `fasttext_version` serves the
+cards of both classifier commands (where a card goes: `curate.core.classifier_input.card_path`).
 """
 
 from __future__ import annotations
@@ -22,8 +21,6 @@ import json
 import math
 
 import numpy as np
-
-from curate.core.classifier_input import card_path  # noqa: F401  (re-exported for both classifier commands)
 
 
 def prf(tp: int, fp: int, fn: int) -> tuple[float, float, float]:
