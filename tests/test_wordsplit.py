@@ -53,6 +53,26 @@ def test_random_mixtures_of_special_cases(spacy_en):
             assert english().n_sentences(line) == len(split_into_sentences(line)), line
 
 
+def test_runs_of_letters_skip_the_affix_rules_exactly():
+    """`chunk`'s shortcut for letters, alone or before one of LETTER_SUFFIXES, gives what the full
+    affix pass gives, in every script, for ASCII words and for the special cases ("dont", "dont,")."""
+    from curate.core.wordsplit import LETTER_SUFFIXES, SpacyEnglishWords
+
+    rng = random.Random(0)
+    letters = [chr(c) for c in range(0x41, 0x2FFFF) if chr(c).isalpha()]
+    ascii_letters = [chr(c) for c in range(0x41, 0x5B)] + [chr(c) for c in range(0x61, 0x7B)]
+    words = ["".join(rng.choice(pool) for _ in range(rng.randint(1, 12)))
+             for pool in (letters, ascii_letters) for _ in range(10_000)]
+    words += [k for k in spacy_en_rules.SPECIALS if k[:-1].isalpha()]
+    words += ["naïve", "Straße", "İstanbul", "ǅemal", "ℌilbert", "ﬁne", "日本語", "ภาษาไทย", "Ⅻ", "US", "C"]
+    chunks = words + [w + end for w in words for end in sorted(LETTER_SUFFIXES) + ["."] if rng.random() < 0.3]
+    chunks += ["dont", "dont,", "Im:", "cant!"]
+    fresh = SpacyEnglishWords()
+    shortcut = [fresh.chunk(c) for c in chunks]
+    assert shortcut == [tuple(fresh._tokenize(c)) for c in chunks]
+    assert ("do", "nt", ",") in shortcut and ("dont",) not in shortcut  # a special case is never cut short
+
+
 def test_rules_file_is_current(spacy_en, tmp_path):
     from curate.core.wordsplit import _regenerate
 

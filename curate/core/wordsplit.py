@@ -27,6 +27,9 @@ from curate.core import spacy_en_rules as R
 
 # spaCy separates runs of whitespace and non-whitespace by str.isspace, which is what \s means.
 _SPLIT_WS = re.compile(r"(\s+)").split
+# Characters that spaCy's English suffix rules always split off letters ("word," -> "word", ","); not
+# ".", which abbreviations keep.
+LETTER_SUFFIXES = frozenset(",;:!?)\"'")
 
 
 def _is_punct(text: str) -> bool:
@@ -170,11 +173,22 @@ class SpacyEnglishWords:
         out.extend(toks[pos:])
         return out
 
+    def _letters(self, chunk: str) -> tuple[str, ...] | None:
+        """The tokens of letters alone, or of letters and one of `LETTER_SUFFIXES`, where no special case
+        is spelt: no prefix, suffix or infix rule matches letters, and each of those characters is a
+        suffix after them (checked against `_tokenize` in tests/test_wordsplit.py); None otherwise."""
+        if chunk.isalpha():
+            return None if chunk in self.specials else (chunk,)
+        word = chunk[:-1]
+        if chunk[-1] in LETTER_SUFFIXES and word.isalpha() and word not in self.specials and chunk not in self.specials:
+            return word, chunk[-1]
+        return None
+
     def chunk(self, chunk: str) -> tuple[str, ...]:
         """Tokens of one whitespace-free chunk, before the special matcher."""
         tokens = self._cache.get(chunk)
         if tokens is None:
-            tokens = tuple(self._tokenize(chunk))
+            tokens = self._letters(chunk) or tuple(self._tokenize(chunk))
             if len(self._cache) >= self.max_cache:
                 self._cache.clear()
             self._cache[chunk] = tokens
