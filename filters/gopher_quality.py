@@ -19,6 +19,12 @@ from curate.core.textfeatures import NO_SPACE_LANGUAGES, doc_language, features
 STOP_WORDS = ("the", "be", "to", "of", "and", "that", "have", "with")  # Gopher's list (paper, A.1.1)
 
 
+def _has_letter(word: str) -> bool:
+    """Whether any character of `word` is a letter (datatrove's `any(c.isalpha() for c in w)`; a word of
+    letters only, most of them, answers without the per-character pass)."""
+    return word.isalpha() or any(map(str.isalpha, word))
+
+
 class GopherQuality(CurateFilter):
     """Drop documents that fail Gopher's quality heuristics.
 
@@ -123,7 +129,7 @@ class GopherQuality(CurateFilter):
             "ellipsis_ratio": (text.count("...") + text.count("…")) / n_words if n_words else None,
             "bullet_lines_ratio": sum(s.lstrip().startswith(("•", "-")) for s in lines) / len(lines) if lines else None,
             "ellipsis_lines_ratio": sum(s.rstrip().endswith(("...", "…")) for s in lines) / len(lines) if lines else None,
-            "alpha_words_ratio": sum(any(c.isalpha() for c in w) for w in words) / n_words if n_words else None,
+            "alpha_words_ratio": sum(map(_has_letter, words)) / n_words if n_words else None,
             "n_stop_words": len(self.stop_words.intersection(words)),
         }
 

@@ -1,7 +1,7 @@
 import pytest
 from datatrove.data import Document
 
-from curate.filters.gopher_quality import GopherQuality
+from curate.filters.gopher_quality import GopherQuality, _has_letter
 
 CHINESE = "河边小镇的历史讲述在它的桥梁和磨坊里。两个世纪以来，住在那里的人们修建桥梁跨越河水，并利用水力。" * 5
 
@@ -46,3 +46,8 @@ def test_other_languages_without_spaces(language, text):
 def test_all_punctuation_document_with_word_rule_off_does_not_crash():
     assert judge("... !!! ???", min_doc_words=None)[0] is not None
     assert judge("", min_doc_words=None)[0] is None
+
+
+@pytest.mark.parametrize("word", ["word", "Straße", "日本語", "123", "a1", "1a", "—", "...", "½", "٣٤", "x²", "", "_", "ǅ", "〇"])
+def test_letter_test_is_datatrove_s(word):
+    assert _has_letter(word) == any(c.isalpha() for c in word)
