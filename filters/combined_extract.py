@@ -56,10 +56,9 @@ def drop_repeated_lines(text: str, min_words: int = 3) -> str:
     seen, kept = set(), []
     for line in text.split("\n"):
         key = line.strip()
-        if len(key.split()) >= min_words:
-            if key in seen:
-                continue
-            seen.add(key)
+        if key in seen and len(key.split()) >= min_words:  # words are counted only for a line seen before
+            continue
+        seen.add(key)
         kept.append(line)
     return "\n".join(kept)
 
