@@ -3,16 +3,18 @@
 No single extractor is best on every kind of page: on the shared gold sets resiliparse wins on
 general pages (CleanEval), trafilatura on news (Dragnet) and its precision setting on news portals
 (CleanPortalEval), and the per-page best of them beats every one by 5 or more word-F1 points
-(docs/QUALITY.md). So the page is parsed once by resiliparse and three cheap candidates come from
-that tree: its main content, the same without repeated lines, and the page's visible text without
-link-dense and short lines (filters/combined_extract.py). Then gradient-boosted trees over cheap
+(docs/QUALITY.md). So five cheap candidates are made: from one resiliparse parse, its main content,
+the same without repeated lines, and the page's visible text without link-dense and short lines;
+the visible lines that a small line model judges content (filters/visible_lines.py); and, from one
+compiled pass over the HTML, the repeated region, the container whose like children hold the most
+text (filters/regions.py: listings, collections, forums). Then gradient-boosted trees over cheap
 features of the page and of those texts (`filters/selector_model.py`):
 
 1. predict each candidate's word-F1 and take the best cheap one;
 2. predict how much trafilatura would gain over it, and which of its settings (`fast`, or `fast`
    with `favor_precision`) suits the page; trafilatura runs only where the predicted gain is over
-   the model's `gate` (about a quarter of WCXB's pages: the cost control, since trafilatura costs
-   five times resiliparse);
+   the model's `gate` (about one WCXB page in nine: the cost control, since trafilatura costs three
+   times all the cheap candidates together);
 3. where it ran, a last model that also sees how its text and resiliparse's agree decides which to keep.
 
 The model was fitted only on the tuning split (even page numbers) of WCXB dev and the four cleaning
@@ -24,17 +26,22 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from curate.filters.combined_extract import cleaned_visible, drop_repeated_lines
-from curate.filters.extraction import HtmlExtract
-from curate.filters.selector_model import agreement_features, load, page_features
+import numpy as np
 
-CHEAP = ("resiliparse", "resiliparse_dedup", "visible")
+from curate.filters.combined_extract import drop_repeated_lines
+from curate.filters.extraction import HtmlExtract
+from curate.filters.regions import repeated_region
+from curate.filters.selector_model import agreement_features, lines_features, load, page_features, region_features
+from curate.filters.visible_lines import cleaned_text, kept_text, visible_lines
+
+CHEAP = ("resiliparse", "resiliparse_dedup", "visible", "region", "lines")
 VARIANTS = ({"fast": True}, {"fast": True, "favor_precision": True, "include_comments": False})
 VARIANT_NAMES = ("trafilatura", "trafilatura_precision")
 
 
-def cheap_candidates(html: str) -> tuple[dict[str, str], dict[str, float]]:
-    """The three texts from one resiliparse parse, and the page features."""
+def page_parts(html: str) -> dict:
+    """Everything the cheap candidates need that no model decides: resiliparse's texts from one parse, the
+    visible lines and their features, the repeated region, and the page features."""
     from resiliparse.extract.html2text import extract_plain_text
     from resiliparse.parse.html import HTMLTree
 
@@ -42,10 +49,33 @@ def cheap_candidates(html: str) -> tuple[dict[str, str], dict[str, float]]:
     main = extract_plain_text(tree, main_content=True, alt_texts=False)
     minimal = extract_plain_text(tree, main_content=False, alt_texts=False, preserve_formatting="minimal_html",
                                  links=True)
-    clean = cleaned_visible(minimal)
+    lines, line_features, source = visible_lines(main, minimal)
+    clean = cleaned_text(minimal, line_features, source)
     main_dedup = drop_repeated_lines(main)
-    texts = {"resiliparse": main, "resiliparse_dedup": main_dedup, "visible": drop_repeated_lines(clean)}
-    return texts, page_features(tree, len(html), main, minimal, clean, main_dedup)
+    visible = drop_repeated_lines(clean)
+    region = repeated_region(html)
+    words = np.expm1(line_features[:, 0])
+    visible_words, linked_words = words.sum(), (words * line_features[:, 4]).sum()
+    return {"texts": {"resiliparse": main, "resiliparse_dedup": main_dedup, "visible": visible,
+                      "region": drop_repeated_lines(region[0])},
+            "features": page_features(tree, len(html), main, clean, main_dedup, visible_words, linked_words),
+            "clean": clean, "region": region, "lines": lines, "line_features": line_features}
+
+
+def with_lines(parts: dict, scores, threshold: float) -> tuple[dict[str, str], dict[str, float]]:
+    """The cheap candidates and page features, once the line model has scored `parts["lines"]`."""
+    kept = drop_repeated_lines(kept_text(parts["lines"], scores, threshold))
+    main_words, clean_words = (set(text.lower().split()) for text in (parts["texts"]["resiliparse"], parts["clean"]))
+    features = parts["features"] | region_features(*parts["region"], main_words, clean_words)
+    return parts["texts"] | {"lines": kept}, features | lines_features(kept, main_words, clean_words)
+
+
+def cheap_candidates(html: str, model: str | None = None) -> tuple[dict[str, str], dict[str, float]]:
+    """The five cheap texts (resiliparse's main text with and without repeated lines, the cleaned visible
+    text, the repeated region, the visible lines the line model keeps) and the page features."""
+    selector = load(model)
+    parts = page_parts(html)
+    return with_lines(parts, selector["lines"].predict_rows(parts["line_features"]), selector["lines_threshold"])
 
 
 def trafilatura_text(html: str, variant: int) -> str:
@@ -57,8 +87,8 @@ def trafilatura_text(html: str, variant: int) -> str:
 class SelectExtract(HtmlExtract):
     """Extract main text with resiliparse or trafilatura, chosen per page by a small learned model.
 
-    Records `extractor` (`resiliparse`, `resiliparse_dedup`, `visible`, `trafilatura` or
-    `trafilatura_precision`), `predicted_gain` (the word-F1 trafilatura was predicted to add; it ran
+    Records `extractor` (`resiliparse`, `resiliparse_dedup`, `visible`, `region`, `lines`, `trafilatura`
+    or `trafilatura_precision`), `predicted_gain` (the word-F1 trafilatura was predicted to add; it ran
     where this is over `gate`) and `margin` (where trafilatura ran: the predicted F1 gain of keeping
     its text, positive if kept). `gate`: null takes the model's; lower runs trafilatura on more pages
     (slower, better on news), `-1` on every page. `model`: a selector file trained by
@@ -79,7 +109,7 @@ class SelectExtract(HtmlExtract):
 
     def extract_page(self, html: str) -> tuple[str, dict]:
         selector = load(self.model_path)
-        texts, features = cheap_candidates(html)
+        texts, features = cheap_candidates(html, self.model_path)
         predicted = selector["page"].predict_all(features)
         best = max(CHEAP, key=lambda name: predicted[f"f1:{name}"])
         gain = predicted["gain"]

@@ -14,15 +14,13 @@ from __future__ import annotations
 import gzip
 import json
 import math
-import re
 from collections import Counter
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
+from numba import njit
 
-TAG = re.compile(r"<[^>]+>")
-LINK = re.compile(r"<a\b[^>]*>(.*?)</a>", re.S)
 DEFAULT_MODEL = Path(__file__).parent / "data" / "extract_selector.json.gz"
 
 
@@ -41,12 +39,12 @@ def text_features(text: str, prefix: str) -> dict[str, float]:
             prefix + "short": sum(c < 5 for c in counts) / n, prefix + "long": sum(c >= 30 for c in counts) / n}
 
 
-def page_features(tree, html_chars: int, main: str, minimal: str, clean: str, main_dedup: str) -> dict[str, float]:
+def page_features(tree, html_chars: int, main: str, clean: str, main_dedup: str, visible_words: float,
+                  linked: float) -> dict[str, float]:
     """Features known before trafilatura runs: tag densities from resiliparse's parsed `tree` (C walks of
-    the DOM; counting in the HTML string costs more than the extraction), and resiliparse's texts."""
+    the DOM; counting in the HTML string costs more than the extraction), resiliparse's texts, and the
+    visible text's words and linked words (filters/visible_lines.py)."""
     main_words, clean_words = len(main.split()), len(clean.split())
-    visible_words = len(TAG.sub(" ", minimal).split())
-    linked = sum(len(TAG.sub(" ", a).split()) for a in LINK.findall(minimal))
     kb = html_chars / 1000 + 1
     document = tree.document
     count = lambda tag: len(document.get_elements_by_tag_name(tag)) / kb  # noqa: E731
@@ -64,12 +62,66 @@ def page_features(tree, html_chars: int, main: str, minimal: str, clean: str, ma
     return features | text_features(main, "m_") | text_features(clean, "c_")
 
 
+def overlap(a: set, b: set) -> tuple[float, float]:
+    """The shares of `a`'s and of `b`'s distinct words that the other holds."""
+    shared = len(a & b)
+    return shared / (len(a) + 1), shared / (len(b) + 1)
+
+
+def region_features(region: str, members: int, share: float, linked: float, main_words: set, clean_words: set
+                    ) -> dict[str, float]:
+    """The repeated region (filters/regions.py): its shape, how many like children, their share of the page's
+    text and of links, and how its distinct words overlap those of resiliparse's main text and of the cleaned
+    visible text (`main_words`, `clean_words`: lowercased)."""
+    words = set(region.lower().split())
+    features = text_features(region, "r_") | {"r_members": _log(members), "r_share": share, "r_linked": linked}
+    features["r_mprec"], features["r_mrec"] = overlap(words, main_words)
+    features["r_vprec"], features["r_vrec"] = overlap(words, clean_words)
+    return features
+
+
+def lines_features(lines: str, main_words: set, clean_words: set) -> dict[str, float]:
+    """The kept visible lines (filters/visible_lines.py): their shape, and how the distinct words of
+    resiliparse's main text, the cleaned visible text and the kept lines overlap, each way."""
+    words = set(lines.lower().split())
+    features = text_features(lines, "v_")
+    for key, a, b in (("mc", main_words, clean_words), ("mv", main_words, words), ("cv", clean_words, words)):
+        features[f"{key}_p"], features[f"{key}_r"] = overlap(a, b)
+    return features
+
+
 def agreement_features(reference: str, other: str, variant: int) -> dict[str, float]:
     """How trafilatura's text (`other`) and resiliparse's (`reference`) agree, as word-multiset overlap."""
     a, b = Counter(reference.lower().split()), Counter(other.lower().split())
     shared = sum((a & b).values())
     return {"t_prec": shared / (sum(b.values()) + 1), "t_rec": shared / (sum(a.values()) + 1),
             "t_ratio": _log(sum(b.values())) - _log(sum(a.values())), "t_variant": float(variant)} | text_features(other, "t_")
+
+
+@njit(cache=True)
+def _walk_models(x, feature, threshold, left, right, value, roots, ends):
+    out = np.zeros(ends.size)
+    model = 0
+    for k in range(roots.size):
+        while k >= ends[model]:
+            model += 1
+        node = roots[k]
+        while threshold[node] != np.inf:
+            node = left[node] if x[feature[node]] <= threshold[node] else right[node]
+        out[model] += value[node]
+    return out
+
+
+@njit(cache=True)
+def _walk_rows(X, feature, threshold, left, right, value, roots):
+    out = np.zeros(X.shape[0])
+    for root in roots:  # tree by tree: its nodes stay in cache while every row walks it
+        for i in range(X.shape[0]):
+            node = root
+            while threshold[node] != np.inf:
+                node = left[node] if X[i, feature[node]] <= threshold[node] else right[node]
+            out[i] += value[node]
+    return out
 
 
 class Forest:
@@ -107,22 +159,26 @@ class Forest:
                    tuple(s["baseline"] for s in specs.values()))
 
     def predict_all(self, features: dict[str, float]) -> dict[str, float]:
-        x = np.array([features[name] for name in self.features])
-        node = self.roots
-        for _ in range(self.depth):
-            node = np.where(x[self.feature[node]] <= self.threshold[node], self.left[node], self.right[node])
-        sums = np.add.reduceat(self.value[node], np.r_[0, self.ends[:-1]])
+        x = np.array([features[name] for name in self.features], dtype=float)
+        sums = _walk_models(x, self.feature, self.threshold, self.left, self.right, self.value, self.roots, self.ends)
         return {name: float(base + total) for name, base, total in zip(self.names, self.baselines, sums)}
 
     def predict(self, features: dict[str, float]) -> float:
         return next(iter(self.predict_all(features).values()))
 
+    def predict_rows(self, X: np.ndarray) -> np.ndarray:
+        """One model's prediction for every row of `X` (columns in `features` order), compiled (numba):
+        ~0.7 ms for 200 trees over 270 rows, where the numpy walk takes 4."""
+        return self.baselines[0] + _walk_rows(np.ascontiguousarray(X, dtype=float), self.feature, self.threshold,
+                                              self.left, self.right, self.value, self.roots)
+
 
 @lru_cache(maxsize=4)
 def load(path: str | None = None) -> dict:
-    """The selector file: {"gate", "page": Forest of every model on page features, "keep": Forest, "card": ...}."""
+    """The selector file: {"gate", "page": Forest of every model on page features, "keep": Forest, "lines": Forest
+    of the visible-line model, "lines_threshold", "card": ...}."""
     with gzip.open(path or DEFAULT_MODEL, "rt") as f:
         spec = json.load(f)
     models = spec.pop("models")
-    keep = models.pop("keep")
-    return {**spec, "page": Forest.stack(models), "keep": Forest(keep)}
+    keep, lines = models.pop("keep"), models.pop("lines")
+    return {**spec, "page": Forest.stack(models), "keep": Forest(keep), "lines": Forest(lines)}

@@ -3,16 +3,22 @@
     python -m curate.tools.extract_selector_train ../shared/data/html_gold/wcxb_dev/wcxb_dev.tar.xz \\
         ../shared/data/html_gold/cleaning_sets/cleaning_sets.tar.xz --out filters/data/extract_selector.json.gz
 
-Every page of every set is run through the five candidates (resiliparse's three texts, trafilatura's
-two settings) and scored with WCXB's word-F1 against its gold text. Only pages of the tuning split
-(even page numbers, `curate.tools.evaluate_extract.is_heldout`) fit the models; every set counts the
-same in the fit, however many pages it has, so the small news-portal sets are not drowned by WCXB.
-The models (scikit-learn's `HistGradientBoostingRegressor`, scikit-learn from the `[dev]` extra):
-`f1:<candidate>` predicts each candidate's F1 from page features; `gain` predicts what the chosen
-trafilatura setting adds over the chosen cheap text; `keep` predicts the same once trafilatura's text
-and its agreement with resiliparse's are known. `gate` is the predicted gain above which trafilatura
-runs, set so that it runs on `--max-share` of the tuning pages. The card written into the file holds
-the held-out F1 of the selector and of each candidate, per set.
+Every page of every set is run through the seven candidates (resiliparse's three texts, the repeated
+region, the visible lines, trafilatura's two settings) and scored with WCXB's word-F1 against its
+gold text. Only pages of the tuning split (even page numbers, `curate.tools.evaluate_extract.is_heldout`)
+fit the models; every set counts the same in the fit, however many pages it has, so the small
+news-portal sets are not drowned by WCXB. First the line model (scikit-learn's
+`HistGradientBoostingClassifier`, scikit-learn from the `[dev]` extra; filters/visible_lines.py): a
+visible line is labelled content where the gold text holds at least half its word pairs; a tuning
+page's lines are scored by a model fitted without its fold (`LINE_FOLDS`), so that the selector
+learns how good the lines text is on pages the line model has not seen, a held-out page's by the
+model fitted on every tuning page, which is shipped. Then the selector's models
+(`HistGradientBoostingRegressor`): `f1:<candidate>` predicts each candidate's F1 from page features;
+`gain` predicts what the chosen trafilatura setting adds over the chosen cheap text; `keep` predicts
+the same once trafilatura's text and its agreement with resiliparse's are known. `gate` is the
+predicted gain above which trafilatura runs, set so that it runs on `--max-share` of the tuning
+pages. The card written into the file holds the held-out F1 of the selector and of each candidate,
+per set.
 """
 
 from __future__ import annotations
@@ -20,34 +26,54 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import math
 import pickle
+import re
 import sys
 from multiprocessing import Pool
 from pathlib import Path
 
 import numpy as np
 
-from curate.filters.select_extract import CHEAP, VARIANT_NAMES, cheap_candidates, trafilatura_text
+from curate.filters.select_extract import CHEAP, VARIANT_NAMES, page_parts, trafilatura_text, with_lines
 from curate.filters.selector_model import Forest, agreement_features
+from curate.filters.visible_lines import FEATURES as LINE_FEATURES
 from curate.tools.evaluate_extract import is_heldout, load_sets, word_prf
 
 CANDIDATES = CHEAP + VARIANT_NAMES
 TREES = dict(max_iter=200, learning_rate=0.05, max_leaf_nodes=15, min_samples_leaf=20, random_state=0)
+LINE_TREES = dict(max_iter=200, learning_rate=0.1, max_leaf_nodes=15, min_samples_leaf=40, random_state=0)
+LINE_THRESHOLD = 0.4  # a line is kept where the line model's probability is over this
+LINE_FOLDS = 5
+WORD = re.compile(r"\w+")
+
+
+def line_labels(lines: list[str], gold: str) -> np.ndarray:
+    """Content (True) where the gold text holds at least half of a line's word pairs (its word, for one word)."""
+    gold_words = WORD.findall(gold.lower())
+    words, pairs = set(gold_words), set(zip(gold_words, gold_words[1:]))
+    out = []
+    for line in lines:
+        w = WORD.findall(line.lower())
+        out.append(sum(p in pairs for p in zip(w, w[1:])) >= (len(w) - 1) / 2 if len(w) >= 2 else bool(w) and w[0] in words)
+    return np.array(out, dtype=bool)
 
 
 def page_row(args: tuple[str, dict]) -> dict:
-    """One page's features, candidate texts' F1 and agreement features, for fitting."""
+    """One page's cheap parts (filters/select_extract.page_parts), line labels, the F1 of every candidate but
+    the visible lines (which wait for the line model) and agreement features, for fitting."""
     set_name, page = args
-    texts, features = cheap_candidates(page["html"])
+    parts = page_parts(page["html"])
     traf = [trafilatura_text(page["html"], v) for v in range(len(VARIANT_NAMES))]
-    f1 = {name: word_prf(texts[name], page["gold"])[2] for name in CHEAP}
+    f1 = {name: word_prf(text, page["gold"])[2] for name, text in parts["texts"].items()}
     f1 |= {name: word_prf(traf[v], page["gold"])[2] for v, name in enumerate(VARIANT_NAMES)}
-    agree = [agreement_features(texts["resiliparse_dedup"], traf[v], v) for v in range(len(VARIANT_NAMES))]
+    agree = [agreement_features(parts["texts"]["resiliparse_dedup"], traf[v], v) for v in range(len(VARIANT_NAMES))]
     return {"set": set_name, "id": page["id"], "type": page["type"], "heldout": is_heldout(page["id"]),
-            "features": features, "agree": agree, "f1": f1}
+            "parts": parts, "line_labels": line_labels(parts["lines"], page["gold"]), "gold": page["gold"],
+            "agree": agree, "f1": f1}
 
 
-def collect(paths: list[Path], processes: int = 2, limit: int | None = None) -> list[dict]:
+def collect_pages(paths: list[Path], processes: int = 2, limit: int | None = None) -> list[dict]:
     """Rows of `page_row` for every page of every set (at most `limit` per set)."""
     jobs = [(name, page) for path in paths for name, pages in load_sets(path, limit).items() for page in pages]
     if processes == 1:
@@ -56,8 +82,49 @@ def collect(paths: list[Path], processes: int = 2, limit: int | None = None) -> 
         return pool.map(page_row, jobs, chunksize=8)
 
 
+def fit_lines(rows: list[dict], train: np.ndarray) -> tuple[dict, object]:
+    """The line model fitted on the lines of the `train` pages (each set weighs the same, a line by its words)."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    pages = [r for r, t in zip(rows, train) if t and len(r["parts"]["lines"])]
+    per_set = {s: sum(r["set"] == s for r in pages) for s in {r["set"] for r in pages}}
+    X = np.vstack([r["parts"]["line_features"] for r in pages])
+    y = np.concatenate([r["line_labels"] for r in pages])
+    weight = np.concatenate([np.expm1(r["parts"]["line_features"][:, 0]) / per_set[r["set"]] for r in pages])
+    model = HistGradientBoostingClassifier(**LINE_TREES).fit(X, y, sample_weight=weight)
+    return export(model, list(LINE_FEATURES)), model
+
+
+def complete(rows: list[dict], seed: int = 0) -> tuple[list[dict], dict]:
+    """Rows ready for `fit` (features and the F1 of the visible lines), and the shipped line model's spec.
+
+    A tuning page's lines are scored by the line model fitted on the other `LINE_FOLDS` - 1 folds of the
+    tuning split, a held-out page's by the one fitted on the whole tuning split."""
+    tuning = np.flatnonzero([not r["heldout"] for r in rows])
+    scores: dict[int, np.ndarray] = {}
+    folds = np.array_split(np.random.default_rng(seed).permutation(tuning), LINE_FOLDS)
+    for held in [*folds, None]:
+        train = np.zeros(len(rows), dtype=bool)
+        train[np.setdiff1d(tuning, held) if held is not None else tuning] = True
+        spec, model = fit_lines(rows, train)
+        forest = Forest(spec)
+        targets = held if held is not None else np.flatnonzero([r["heldout"] for r in rows])
+        for i in targets:
+            X = rows[i]["parts"]["line_features"]
+            scores[i] = forest.predict_rows(X)
+            if len(X):  # the exported trees must score as scikit-learn does
+                assert np.allclose(scores[i], model.decision_function(X), atol=1e-6)
+    threshold = math.log(LINE_THRESHOLD / (1 - LINE_THRESHOLD))
+    out = []
+    for i, r in enumerate(rows):
+        texts, features = with_lines(r["parts"], scores[i], threshold)
+        out.append({k: v for k, v in r.items() if k not in ("parts", "line_labels", "gold")}
+                   | {"features": features, "f1": r["f1"] | {"lines": word_prf(texts["lines"], r["gold"])[2]}})
+    return out, {"model": spec, "threshold": threshold}
+
+
 def export(model, names: list[str]) -> dict:
-    """A fitted regressor as plain lists (filters/selector_model.Forest reads them)."""
+    """A fitted regressor (or binary classifier: its log-odds) as plain lists (filters/selector_model.Forest reads them)."""
     trees = []
     for (tree,) in model._predictors:
         nodes = tree.nodes
@@ -153,14 +220,17 @@ def main(argv=None) -> int:
                         help="also report K-fold cross-validated F1 per set on the tuning split")
     args = parser.parse_args(argv)
     if args.cache and args.cache.exists():
-        rows = pickle.loads(args.cache.read_bytes())
+        pages = pickle.loads(args.cache.read_bytes())
     else:
-        rows = collect(args.gold, args.processes)
+        pages = collect_pages(args.gold, args.processes)
         if args.cache:
-            args.cache.write_bytes(pickle.dumps(rows))
+            args.cache.write_bytes(pickle.dumps(pages))
+    rows, lines = complete(pages)
+    del pages
     spec, decisions = fit(rows, args.max_share)
-    spec |= {"candidates": list(CANDIDATES), "card": card(rows, decisions),
-             "trained_on": [p.name for p in args.gold], "trees": TREES, "max_share": args.max_share}
+    spec["models"]["lines"] = lines["model"]
+    spec |= {"lines_threshold": lines["threshold"], "line_trees": LINE_TREES, "candidates": list(CANDIDATES),
+             "card": card(rows, decisions), "trained_on": [p.name for p in args.gold], "trees": TREES, "max_share": args.max_share}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     with gzip.open(args.out, "wt") as f:
         json.dump(spec, f, separators=(",", ":"))
