@@ -15,7 +15,7 @@ from curate.io.samples import DroppedSample, Reservoir
 from curate.tools.inspect import find
 from tests.conftest import REPO
 
-REASON = "gopher_quality:too_few_stop_words"
+REASON = "gopher_repetition:dup_para_frac"  # one document of the sample crawl
 
 
 @pytest.fixture(scope="module")
@@ -51,8 +51,8 @@ def test_inspect_shows_dropped_text_for_a_reason(demo):
     assert result.exit_code == 0, result.output
     (doc_id, text), = sql(demo, f"SELECT id, text FROM DROPPED WHERE reason = '{REASON}'")
     assert headers(result.output) == [doc_id]
-    assert f"dropped by gopher_quality: {REASON}" in result.output
-    assert "n_stop_words=" in result.output  # the stage's signals
+    assert f"dropped by gopher_repetition: {REASON}" in result.output
+    assert "dup_para_frac=" in result.output  # the stage's signals
     shown = " ".join(line[6:] for line in result.output.splitlines() if line.startswith("    | "))
     first_words = text.split()[:12]
     assert " ".join(w for w in shown.split() if w != "⏎").startswith(" ".join(first_words))
