@@ -1,12 +1,13 @@
 """What the `extract` selector sees of a page, and the small tree model that decides from it.
 
 Features are cheap by design: counts over the HTML string and over the texts resiliparse already
-produced (lengths, link share, tag densities, line shapes), plus, once trafilatura has run, how much
-its text and resiliparse's agree. The model is a few gradient-boosted regression trees per question,
-trained by `curate.tools.extract_selector_train` on the tuning split of the shared gold sets and
-shipped as one gzipped JSON file (`filters/data/extract_selector.json.gz`). Prediction walks every
-tree of a model at once with numpy (one step per tree level), so the whole model costs about as
-much as one regular expression over the page.
+produced (lengths, link share, tag densities, line shapes), the repeated region's size and share,
+distinct-word overlaps between the cheap texts, plus, once trafilatura has run, how much its text
+and resiliparse's agree. The model is a few gradient-boosted regression trees per question (and the
+line model's classifier trees), trained by `curate.tools.extract_selector_train` on the tuning split
+of the shared gold sets and shipped as one gzipped JSON file (`filters/data/extract_selector.json.gz`).
+Prediction walks the trees compiled (numba), every model of the page at once, so the whole model
+costs about 0.1 ms a page and the line model about 0.7.
 """
 
 from __future__ import annotations
@@ -125,8 +126,8 @@ def _walk_rows(X, feature, threshold, left, right, value, roots):
 
 
 class Forest:
-    """Gradient-boosted regression trees (scikit-learn's `HistGradientBoostingRegressor`, exported), walked
-    with numpy; several models over the same features are stacked and walked at once (`Forest.stack`)."""
+    """Gradient-boosted trees (scikit-learn's `HistGradientBoosting*`, exported), walked compiled; several
+    models over the same features are stacked and walked at once (`Forest.stack`)."""
 
     def __init__(self, spec: dict, names: tuple[str, ...] = ("",), sizes: tuple[int, ...] | None = None,
                  baselines: tuple[float, ...] | None = None):
