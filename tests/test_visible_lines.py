@@ -6,8 +6,9 @@ import re
 import numpy as np
 import pytest
 
+from curate.filters.combined_extract import cleaned_visible
 from curate.filters.selector_model import load
-from curate.filters.visible_lines import FEATURES, kept_text, visible_lines
+from curate.filters.visible_lines import FEATURES, cleaned_text, kept_text, visible_lines
 
 MINIMAL = "\n".join([
     '<ul><li><a href="/">Home</a></li>',
@@ -90,6 +91,7 @@ def regex_lines(minimal: str) -> tuple[list[str], list[float], list[float], list
 
 def assert_scan_matches_the_regexes(minimal: str) -> None:
     texts, X, source = visible_lines("", minimal)
+    assert cleaned_text(minimal, X, source) == cleaned_visible(minimal)  # the rule it takes counts from the scan
     reference, words, shares, tags = regex_lines(minimal)
     assert texts == reference and np.expm1(X[:, 0]).round().tolist() == words
     assert X[:, 4].tolist() == pytest.approx(shares)
