@@ -17,6 +17,7 @@ a wall-clock backstop (`WALL_FACTOR` times the limit) still ends a page blocked 
 
 from __future__ import annotations
 
+import gc
 import signal
 import time
 from multiprocessing import Pipe, Process
@@ -52,6 +53,7 @@ class CpuTimeSandbox(ExtractorSandbox):
 
     def _worker(self, conn, extract_fn):
         processes.die_with_parent()  # killed with the task that started it, even by SIGKILL (issue 14)
+        gc.freeze()  # the objects inherited from the parent are never collected here: no cyclic-GC walks over them
         signal.signal(signal.SIGPROF, signal.SIG_DFL)  # over the CPU budget: the process ends
         try:
             self.set_oom_score_adj(1000)  # the kernel's OOM killer takes this process first (Linux)

@@ -8,12 +8,13 @@ the same without repeated lines, and the page's visible text without link-dense 
 the visible lines that a small line model judges content (filters/visible_lines.py); and, from one
 compiled pass over the HTML, the repeated region, the container whose like children hold the most
 text (filters/regions.py: listings, collections, forums). Then gradient-boosted trees over cheap
-features of the page and of those texts (`filters/selector_model.py`):
+features of the page and of those texts (`filters/selector_model.py`; each model is the mean of five
+fits on different four-fifths of the tuning pages):
 
 1. predict each candidate's word-F1 and take the best cheap one;
 2. predict how much trafilatura would gain over it, and which of its settings (`fast`, or `fast`
    with `favor_precision`) suits the page; trafilatura runs only where the predicted gain is over
-   the model's `gate` (about one WCXB page in nine: the cost control, since trafilatura costs three
+   the model's `gate` (about one WCXB page in twelve: the cost control, since trafilatura costs three
    times all the cheap candidates together);
 3. where it ran, a last model that also sees how its text and resiliparse's agree decides which to keep.
 

@@ -29,10 +29,21 @@ def _log(x: float) -> float:
     return math.log1p(x)
 
 
-def text_features(text: str, prefix: str) -> dict[str, float]:
-    """Shape of a text: words, lines, words per line, shares of punctuated, short and long lines."""
-    lines = [line for line in text.split("\n") if line.strip()]
-    counts = [len(line.split()) for line in lines] or [0]
+def _lines(text: str) -> tuple[list[str], list[int]]:
+    """The lines of `text` with words, and their word counts (which sum to `len(text.split())`)."""
+    lines, counts = [], []
+    for line in text.split("\n"):
+        if words := len(line.split()):  # str.strip and str.split take the same characters for whitespace
+            lines.append(line)
+            counts.append(words)
+    return lines, counts
+
+
+def text_features(text: str, prefix: str, lines: tuple[list[str], list[int]] | None = None) -> dict[str, float]:
+    """Shape of a text: words, lines, words per line, shares of punctuated, short and long lines
+    (`lines`: `_lines(text)` where the caller has it)."""
+    lines, counts = lines or _lines(text)
+    counts = counts or [0]
     n = len(lines) or 1
     return {prefix + "words": _log(sum(counts)), prefix + "lines": _log(len(lines)),
             prefix + "wpl": _log(sum(counts) / n),
@@ -45,7 +56,8 @@ def page_features(tree, html_chars: int, main: str, clean: str, main_dedup: str,
     """Features known before trafilatura runs: tag densities from resiliparse's parsed `tree` (C walks of
     the DOM; counting in the HTML string costs more than the extraction), resiliparse's texts, and the
     visible text's words and linked words (filters/visible_lines.py)."""
-    main_words, clean_words = len(main.split()), len(clean.split())
+    main_lines, clean_lines = _lines(main), _lines(clean)
+    main_words, clean_words = sum(main_lines[1]), sum(clean_lines[1])
     kb = html_chars / 1000 + 1
     document = tree.document
     count = lambda tag: len(document.get_elements_by_tag_name(tag)) / kb  # noqa: E731
@@ -60,7 +72,7 @@ def page_features(tree, html_chars: int, main: str, clean: str, main_dedup: str,
         "h_per_kb": len(document.query_selector_all("h1, h2, h3, h4, h5, h6")) / kb, "li_per_kb": count("li"),
         "div_per_kb": count("div"),
     }
-    return features | text_features(main, "m_") | text_features(clean, "c_")
+    return features | text_features(main, "m_", main_lines) | text_features(clean, "c_", clean_lines)
 
 
 def overlap(a: set, b: set) -> tuple[float, float]:
