@@ -187,12 +187,12 @@ def fit(rows: list[dict], max_share: float, train: np.ndarray | None = None, che
                    for r, v in zip(rows, variant)])
     margin = regress("keep", XF, gain, full_names)
     gate = float(np.quantile(predicted_gain[train], 1 - max_share))
+    stacked = Forest.stack({k: v for k, v in specs.items() if k != "keep"}) if check else None
     for name, model in fitted.items() if check else ():  # the exported trees must predict what scikit-learn does
         features = XF if name == "keep" else X
         sample = features[:: max(1, len(features) // 50)]
         ours = [Forest(specs[name]).predict(dict(zip(specs[name]["features"], x))) for x in sample]
         if name != "keep":  # and so must the stacked walk the stage uses
-            stacked = Forest.stack({k: v for k, v in specs.items() if k != "keep"})
             ours_stacked = [stacked.predict_all(dict(zip(specs[name]["features"], x)))[name] for x in sample]
             assert np.allclose(ours_stacked, ours, atol=1e-6), name
         assert np.allclose(ours, np.mean([m.predict(sample) for m in model], axis=0), atol=1e-6), name
