@@ -80,8 +80,9 @@ def test_the_trainer_fits_on_the_tuning_split_only(shared):
     assert json.dumps(spec, sort_keys=True) == json.dumps(again, sort_keys=True)
 
 
-def _rows(n: int, informative: bool, seed: int = 0) -> list[dict]:
-    """Synthetic selector rows: with `informative`, feature `x` says which candidate wins; else noise."""
+def _rows(n: int, informative: bool, seed: int = 0, said: float = 1.0) -> list[dict]:
+    """Synthetic selector rows: with `informative`, feature `x` says which candidate wins; else noise.
+    `said`: the words of trafilatura's text (log), 0 where it returned nothing."""
     from curate.tools.extract_selector_train import CANDIDATES
 
     rng, rows = np.random.default_rng(seed), []
@@ -91,7 +92,7 @@ def _rows(n: int, informative: bool, seed: int = 0) -> list[dict]:
         f1 = {c: (0.9 if j == best else 0.5) for j, c in enumerate(CANDIDATES)}
         features = {"x": x, "noise": rng.random()}
         rows.append({"set": "ab"[i % 2], "id": str(i), "heldout": i % 4 == 3, "features": features,
-                     "agree": [{"a": rng.random()}, {"a": rng.random()}], "f1": f1})
+                     "agree": [{"a": rng.random(), "t_words": said}, {"a": rng.random(), "t_words": said}], "f1": f1})
     return rows
 
 
@@ -110,6 +111,18 @@ def test_cross_validation_reads_lower_than_the_fit_where_there_is_nothing_to_lea
             assert mean_cv > 0.85
         else:  # noise is fitted in sample, and cross-validation does not believe it
             assert mean_cv < 0.65 < mean_fit
+
+
+def test_the_trainer_scores_an_empty_trafilatura_text_as_the_stage_does():
+    """The stage keeps the cheap text where trafilatura returns nothing, so the fit's figures must too."""
+    pytest.importorskip("sklearn", reason="training the selector needs scikit-learn (the [dev] extra)")
+    from curate.tools.extract_selector_train import CANDIDATES, CHEAP, fit
+
+    variant_best = lambda rows: [i for i, r in enumerate(rows) if max(r["f1"], key=r["f1"].get) not in CHEAP]  # noqa: E731
+    said, silent = _rows(400, True), _rows(400, True, said=0.0)
+    assert len(CANDIDATES) > len(CHEAP) and variant_best(said) == variant_best(silent)
+    f1_said, f1_silent = (fit(rows, max_share=1.0, check=False)[1]["f1"][variant_best(rows)] for rows in (said, silent))
+    assert f1_said.mean() > 0.85 and f1_silent.max() == 0.5
 
 
 @pytest.mark.parametrize("archive", ["wcxb_dev/wcxb_dev.tar.xz", "cleaning_sets/cleaning_sets.tar.xz"])

@@ -197,7 +197,8 @@ def fit(rows: list[dict], max_share: float, train: np.ndarray | None = None, che
             assert np.allclose(ours_stacked, ours, atol=1e-6), name
         assert np.allclose(ours, np.mean([m.predict(sample) for m in model], axis=0), atol=1e-6), name
     ran = predicted_gain > gate
-    choice = np.where(ran & (margin > 0), len(CHEAP) + variant, cheap)
+    nonempty = np.array([r["agree"][v]["t_words"] > 0 for r, v in zip(rows, variant)])  # as the stage: an empty text is not kept
+    choice = np.where(ran & (margin > 0) & nonempty, len(CHEAP) + variant, cheap)
     return {"gate": gate, "models": specs}, {"f1": Y[rows_at, choice], "ran": ran, "Y": Y}
 
 
