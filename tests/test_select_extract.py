@@ -118,7 +118,9 @@ def test_the_trainer_scores_an_empty_trafilatura_text_as_the_stage_does():
     pytest.importorskip("sklearn", reason="training the selector needs scikit-learn (the [dev] extra)")
     from curate.tools.extract_selector_train import CANDIDATES, CHEAP, fit
 
-    variant_best = lambda rows: [i for i, r in enumerate(rows) if max(r["f1"], key=r["f1"].get) not in CHEAP]  # noqa: E731
+    def variant_best(rows):  # pages where a trafilatura setting scores best
+        return [i for i, r in enumerate(rows) if max(r["f1"], key=r["f1"].get) not in CHEAP]
+
     said, silent = _rows(400, True), _rows(400, True, said=0.0)
     assert len(CANDIDATES) > len(CHEAP) and variant_best(said) == variant_best(silent)
     f1_said, f1_silent = (fit(rows, max_share=1.0, check=False)[1]["f1"][variant_best(rows)] for rows in (said, silent))
