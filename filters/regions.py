@@ -4,8 +4,9 @@ Listings, collections, forums and service pages keep their content in repeated b
 with the same class, many times under one parent. Extractors built for articles take one block, or
 the whole page with its menus. This finds the element whose children of one kind (tag and class
 attribute, at least `MIN_MEMBERS` of them) hold the most text outside links, and returns that
-element's text, one text node per line. Navigation, headers, footers, forms, scripts and the like
-are not counted. It is one of the `extract` selector's candidates (filters/select_extract.py); on
+element's text, a line per block as a browser (and resiliparse) lays it out: text inside links,
+`<span>`, `<b>` and other inline elements stays on its sentence's line. Navigation, headers,
+footers, forms, scripts and the like are not counted. It is one of the `extract` selector's candidates (filters/select_extract.py); on
 WCXB's listings it beats every single extractor (docs/QUALITY.md).
 
 The page is read in one compiled pass over its UTF-8 bytes (numba), not through a parsed tree: a
@@ -30,8 +31,8 @@ MIN_MEMBERS = 3
 MAX_DEPTH = 1024  # deeper elements are read as text of their deepest open ancestor
 
 # tag kinds, bit flags
-SKIP, VOID, RAW, LINK, BLOCK, P, LI, CELL, ROW, HEAD, BODY, DEFINITION, OPTION, LIST, TABLE, KEEP_OPEN = (
-    1 << k for k in range(16))
+SKIP, VOID, RAW, LINK, BLOCK, P, LI, CELL, ROW, HEAD, BODY, DEFINITION, OPTION, LIST, TABLE, KEEP_OPEN, BREAK = (
+    1 << k for k in range(17))
 KINDS = {
     SKIP: "script style noscript svg nav header footer form select head aside button iframe template",
     VOID: "area base br col embed hr img input link meta param source track wbr keygen",
@@ -41,7 +42,9 @@ KINDS = {
            "h4 h5 h6 header hgroup hr main menu nav ol p pre section table ul li",
     P: "p", LI: "li", CELL: "td th", ROW: "tr", HEAD: "head", BODY: "body", DEFINITION: "dt dd", OPTION: "option",
     LIST: "ul ol menu", TABLE: "table", KEEP_OPEN: "body html",  # their end tags close nothing
+    BREAK: "br",
 }
+LINE_BREAK = BLOCK | CELL | ROW | DEFINITION | OPTION | BREAK  # a text node after one of these starts a line
 
 
 @njit(cache=True)
@@ -125,7 +128,9 @@ def _close(state, name, key, kind, chars, linked, skip, start, base, child_key, 
 @njit(cache=True)
 def _scan(b, keys, flags):
     """(members, their characters, their linked characters, the page's characters, the region's text
-    nodes joined by newlines as UTF-8 bytes); members 0 where no element has enough like children."""
+    nodes joined as laid out (a newline after a block boundary or `<br>`, a space where the HTML had
+    whitespace, else nothing), the same nodes one per line; both UTF-8 bytes); members 0 where no
+    element has enough like children."""
     n = b.size
     capacity = 2
     for i in range(n):
@@ -145,7 +150,9 @@ def _scan(b, keys, flags):
     child_linked = np.zeros(capacity, np.int64)
     text_start = np.zeros(capacity, np.int64)  # every counted text node, stripped
     text_end = np.zeros(capacity, np.int64)
+    text_join = np.zeros(capacity, np.uint8)  # what goes before a text node: a newline, a space or nothing
     texts = 0
+    new_line, space_after = True, False
     i = text_from = 0
     while i <= n:
         if i < n and b[i] != 60:  # '<'
@@ -161,6 +168,8 @@ def _scan(b, keys, flags):
                 for k in range(s, e):
                     chars[state[0]] += (b[k] & 0xC0) != 0x80  # characters, not UTF-8 continuation bytes
                 text_start[texts], text_end[texts] = s, e
+                text_join[texts] = 10 if new_line else (32 if space_after or s > text_from else 0)
+                new_line, space_after = False, e < i
                 texts += 1
         if i >= n:
             break
@@ -192,6 +201,8 @@ def _scan(b, keys, flags):
             j += 1
         h = _hash(b, name_start, j)
         tag = _kind(h, keys, flags)
+        if tag & LINE_BREAK:
+            new_line = True
         # attributes, to the '>' outside quotes; the class attribute's value is hashed
         cls = np.uint64(0)
         self_closing = False
@@ -289,35 +300,44 @@ def _scan(b, keys, flags):
     while state[0] > 0:
         _close(state, name, key, kind, chars, linked, skip, start, base, child_key, child_chars, child_linked, n)
     out = np.empty(0, np.uint8)
+    nodes = np.empty(0, np.uint8)
     if state[5]:
         size = 0
         for t in range(texts):
             if text_start[t] >= state[3] and text_end[t] <= state[4]:
                 size += text_end[t] - text_start[t] + 1
         out = np.empty(size, np.uint8)
-        o = 0
+        nodes = np.empty(size, np.uint8)
+        o = m = 0
         for t in range(texts):
             if text_start[t] >= state[3] and text_end[t] <= state[4]:
-                if o:
-                    out[o] = 10
-                    o += 1
+                if m:
+                    nodes[m] = 10
+                    m += 1
+                    if text_join[t]:
+                        out[o] = text_join[t]
+                        o += 1
                 out[o:o + text_end[t] - text_start[t]] = b[text_start[t]:text_end[t]]
+                nodes[m:m + text_end[t] - text_start[t]] = b[text_start[t]:text_end[t]]
                 o += text_end[t] - text_start[t]
-        out = out[:o]
-    return state[5], state[6], state[7], chars[0], out
+                m += text_end[t] - text_start[t]
+        out, nodes = out[:o], nodes[:m]
+    return state[5], state[6], state[7], chars[0], out, nodes
 
 
 CLASS_HASH = _hash(np.frombuffer(b"class", np.uint8), 0, 5)
 KEYS, FLAGS = _kind_table()
 
 
-def repeated_region(html: str) -> tuple[str, int, float, float]:
+def repeated_region(html: str) -> tuple[str, int, float, float, str]:
     """(the region's text, its number of like children, their share of the page's text, the share of
-    their text in links); ("", 0, 0.0, 0.0) where no element has `MIN_MEMBERS` like children with text."""
-    members, chars, linked, total, out = _scan(np.frombuffer(html.encode("utf-8", "replace"), np.uint8), KEYS, FLAGS)
+    their text in links, its text one text node per line: the selector reads the shape of that);
+    ("", 0, 0.0, 0.0, "") where no element has `MIN_MEMBERS` like children with text."""
+    members, chars, linked, total, out, nodes = _scan(np.frombuffer(html.encode("utf-8", "replace"), np.uint8),
+                                                      KEYS, FLAGS)
     if not members:
-        return "", 0, 0.0, 0.0
-    text = out.tobytes().decode("utf-8", "replace")
+        return "", 0, 0.0, 0.0, ""
+    text, nodes = (part.tobytes().decode("utf-8", "replace") for part in (out, nodes))
     if "&" in text:
-        text = html_lib.unescape(text)
-    return text, int(members), chars / (total + 1), linked / (chars + 1)
+        text, nodes = html_lib.unescape(text), html_lib.unescape(nodes)
+    return text, int(members), chars / (total + 1), linked / (chars + 1), nodes

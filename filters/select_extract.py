@@ -54,13 +54,13 @@ def page_parts(html: str) -> dict:
     clean = cleaned_text(minimal, line_features, source)
     main_dedup = drop_repeated_lines(main)
     visible = drop_repeated_lines(clean)
-    region = repeated_region(html)
+    text, members, share, linked, nodes = repeated_region(html)
     words = np.expm1(line_features[:, 0])
     visible_words, linked_words = words.sum(), (words * line_features[:, 4]).sum()
     return {"texts": {"resiliparse": main, "resiliparse_dedup": main_dedup, "visible": visible,
-                      "region": drop_repeated_lines(region[0])},
+                      "region": drop_repeated_lines(text)},
             "features": page_features(tree, len(html), main, clean, main_dedup, visible_words, linked_words),
-            "clean": clean, "region": region, "lines": lines, "line_features": line_features}
+            "clean": clean, "region": (nodes, members, share, linked), "lines": lines, "line_features": line_features}
 
 
 def with_lines(parts: dict, scores, threshold: float) -> tuple[dict[str, str], dict[str, float]]:

@@ -83,9 +83,9 @@ def overlap(a: set, b: set) -> tuple[float, float]:
 
 def region_features(region: str, members: int, share: float, linked: float, main_words: set, clean_words: set
                     ) -> dict[str, float]:
-    """The repeated region (filters/regions.py): its shape, how many like children, their share of the page's
-    text and of links, and how its distinct words overlap those of resiliparse's main text and of the cleaned
-    visible text (`main_words`, `clean_words`: lowercased)."""
+    """The repeated region (filters/regions.py; `region`: its text one text node per line): its shape, how
+    many like children, their share of the page's text and of links, and how its distinct words overlap
+    those of resiliparse's main text and of the cleaned visible text (`main_words`, `clean_words`: lowercased)."""
     words = set(region.lower().split())
     features = text_features(region, "r_") | {"r_members": _log(members), "r_share": share, "r_linked": linked}
     features["r_mprec"], features["r_mrec"] = overlap(words, main_words)

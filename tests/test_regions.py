@@ -100,9 +100,10 @@ def test_on_well_formed_pages_the_scan_finds_what_lxml_s_tree_walk_finds():
     found = 0
     for _ in range(300):
         html = random_page(rng)
-        text, members, *_ = repeated_region(html)
+        text, members, *_, nodes = repeated_region(html)
         reference, reference_members = lxml_region(html)
-        assert (text, members) == (reference, reference_members), html
+        assert (nodes, members) == (reference, reference_members), html
+        assert text.split() == nodes.split() and text.count("\n") <= nodes.count("\n")  # the same words, joined
         found += members > 0
     assert found > 100  # most random pages do have a region
 
@@ -112,10 +113,20 @@ def test_a_listing_s_cards_are_the_region_and_the_menu_is_not():
                     for i in range(5))
     menu = "<ul>" + "".join(f"<li><a href='/{i}'>Section {i} of the site</a></li>" for i in range(12)) + "</ul>"
     html = f"<html><body>{menu}<main><div class=grid>{cards}</div></main><footer>(c) 2024</footer></body></html>"
-    text, members, share, linked = repeated_region(html)
+    text, members, share, linked, _ = repeated_region(html)
     assert members == 5 and linked == 0.0
     assert "A fine old mill by the river, number 4." in text and "Section" not in text and "(c)" not in text
     assert 0 < share < 1
+
+
+def test_text_inside_links_and_inline_elements_stays_on_its_sentence_s_line():
+    html = ("<div>" + "".join(f'<p>Known in <a href="/{i}">Vulkanland</a> for <b>ba</b>ths, <br>since 180{i}.</p>'
+                              for i in range(3)) + "<h2>Next <span>part</span></h2><p>end</p></div>")
+    text, members, *_, nodes = repeated_region(html)
+    assert members == 4
+    assert text.split("\n")[:3] == ["Known in Vulkanland for baths,", "since 1800.", "Known in Vulkanland for baths,"]
+    assert text.endswith("since 1802.\nNext part\nend")
+    assert nodes.split("\n")[:4] == ["Known in", "Vulkanland", "for", "ba"]  # what the selector's shape features read
 
 
 def test_open_list_items_paragraphs_and_cells_close_as_a_parser_closes_them():
@@ -137,14 +148,14 @@ def test_scripts_styles_and_comments_are_not_read():
 
 def test_entities_are_decoded_and_lengths_are_characters():
     html = "<div>" + "".join(f"<p>café {i} &amp; crème</p>" for i in range(3)) + "</div>"
-    text, members, share, _ = repeated_region(html)
+    text, members, share, *_ = repeated_region(html)
     assert members == 3 and text.split("\n")[0] == "café 0 & crème"
     assert share == pytest.approx(3 * len("café 0 &amp; crème") / (3 * len("café 0 &amp; crème") + 1))
 
 
 def test_no_region_without_enough_like_children():
-    assert repeated_region("<div><p>one</p><p>two</p><span>three</span></div>") == ("", 0, 0.0, 0.0)
-    assert repeated_region("") == ("", 0, 0.0, 0.0)
+    assert repeated_region("<div><p>one</p><p>two</p><span>three</span></div>") == ("", 0, 0.0, 0.0, "")
+    assert repeated_region("") == ("", 0, 0.0, 0.0, "")
 
 
 def test_damaged_pages_never_fail(sample_crawl):
@@ -159,7 +170,7 @@ def test_damaged_pages_never_fail(sample_crawl):
             cut = html[a:b]
             junk = "".join(rng.choice("<>/='\"!- \n&;abc") for _ in range(rng.randint(0, 40)))
             for broken in (cut, cut + junk, junk + cut, html[:a] + junk + html[b:]):
-                text, members, share, linked = repeated_region(broken)
+                text, members, share, linked, _ = repeated_region(broken)
                 assert isinstance(text, str) and members >= 0 and 0 <= share <= 1 and 0 <= linked <= 1
     deep = "<div>" * 5000 + "<p>x y</p>" * 4 + "</div>" * 5000  # deeper than MAX_DEPTH
     assert repeated_region(deep)[1] >= 0
