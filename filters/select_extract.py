@@ -47,6 +47,11 @@ def page_parts(html: str) -> dict:
     from resiliparse.parse.html import HTMLTree
 
     tree = HTMLTree.parse(html)
+    # A page's <title> names it; it is not its text. Where anything stands before <html> (a PHP warning in
+    # a crawled page, the `<text id=...>` wrapper of CleanEval-format sets), the parser opens the body
+    # there and the <title> lands in it, and resiliparse reads it as the page's first line.
+    for title in tree.document.query_selector_all("title"):
+        title.decompose()
     main = extract_plain_text(tree, main_content=True, alt_texts=False)
     minimal = extract_plain_text(tree, main_content=False, alt_texts=False, preserve_formatting="minimal_html",
                                  links=True)

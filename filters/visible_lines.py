@@ -13,7 +13,7 @@ single text on CleanEval and leaves out more boilerplate than resiliparse on uns
 
 The lines are read in one compiled pass (numba) over the text's UTF-8 bytes, with the rules of the
 regular expressions it replaces (tests/test_visible_lines.py holds them as the reference): a tag is
-`<[^>]+>` within a line and reads as a space, whitespace is what `str.split` splits on, a link is
+`<[^>]+>` within a line and reads as nothing (as in a browser, a link's text stays on its word), whitespace is what `str.split` splits on, a link is
 `<a\b[^>]*>` up to the next `</a>`, the block tag is `^\s*<(h[1-6]|li|p|pre)\b`.
 """
 
@@ -111,12 +111,14 @@ def _scan_lines(b):
                     kind = LI
                 elif (size == 1 and c0 == 112) or (size == 3 and c0 == 112 and b[i + 2] == 114 and b[i + 3] == 101):
                     kind = PARA
-        # the text: tags (a '<', at least one byte, a '>' on this line) are spaces; links are `<a` + a
-        # non-word byte ... '>' up to the next '</a>'
+        # the text: tags (a '<', at least one byte, a '>' on this line) read as nothing, so a link's text
+        # stays on its word ("last week</a>," reads "last week,"); links are `<a` + a non-word byte ... '>'
+        # up to the next '</a>', and a link's words are counted as its own text splits
         line_start = o
         pending_space = False
         in_word = False
         in_link = False
+        link_word = False
         n_words = 0
         n_linked = 0
         n_chars = 0
@@ -134,9 +136,7 @@ def _scan_lines(b):
                             in_link = False
                     elif b[i + 1] == 97 and (i + 2 == end or not _word_byte(b[i + 2])) and _has_close(b, close + 1, end):
                         in_link = True
-                    if in_word:
-                        in_word = False
-                        pending_space = True
+                        link_word = False
                     i = close + 1
                     continue
             w = _space_at(b, i, end)
@@ -144,6 +144,7 @@ def _scan_lines(b):
                 if in_word:
                     in_word = False
                     pending_space = True
+                link_word = False
                 i += w
                 continue
             if not in_word:
@@ -154,8 +155,9 @@ def _scan_lines(b):
                 pending_space = False
                 in_word = True
                 n_words += 1
-                if in_link:
-                    n_linked += 1
+            if in_link and not link_word:
+                link_word = True
+                n_linked += 1
             out[o] = c
             o += 1
             if (c & 0xC0) != 0x80:
@@ -241,8 +243,9 @@ def visible_lines(main: str, minimal: str) -> tuple[list[str], np.ndarray, np.nd
 
 def cleaned_text(minimal: str, X: np.ndarray, source: np.ndarray, min_words: int = 5, max_link_share: float = 0.5
                  ) -> str:
-    """`filters.combined_extract.cleaned_visible(minimal)`, the visible text without short or link-dense lines,
-    with its counts taken from `visible_lines`' features (`X`, `source`) rather than made again."""
+    """The visible text without short or link-dense lines (`filters.combined_extract.cleaned_visible`'s rule, with
+    words counted as `visible_lines` counts them: a tag inside a word does not split it), its counts taken from
+    `visible_lines`' features (`X`, `source`) rather than made again."""
     keep = source[(X[:, 0] >= np.log1p(min_words) - 1e-9) & (X[:, 4] < max_link_share)]
     raw = minimal.split("\n")
     return html_lib.unescape(TAG.sub("", "\n".join([raw[i] for i in keep])))

@@ -147,3 +147,12 @@ def test_cheap_candidates_come_from_one_parse():
     texts, features = cheap_candidates(ARTICLE)
     assert set(texts) == set(CHEAP) and all(np.isfinite(v) for v in features.values())
     assert Path(DEFAULT_MODEL).stat().st_size < 2_000_000
+
+
+@pytest.mark.parametrize("before", ["", "<b>Warning</b>: session_start(): headers already sent in /var/www/index.php\n",
+                                    '<text id="http://example.com/bridges">\n'])
+def test_the_page_title_is_never_read_as_its_first_line(before):
+    # Anything before <html> opens the body early and the <title> lands in it (resiliparse would read it).
+    texts, _ = cheap_candidates(before + ARTICLE.replace("<title>Bridges</title>", "<title>Bridges - Town Paper</title>"))
+    for name in ("resiliparse", "resiliparse_dedup", "visible", "lines"):
+        assert "Town Paper" not in texts[name] and "bridges and its mills" in texts[name], name
