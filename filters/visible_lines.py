@@ -13,8 +13,9 @@ single text on CleanEval and leaves out more boilerplate than resiliparse on uns
 
 The lines are read in one compiled pass (numba) over the text's UTF-8 bytes, with the rules of the
 regular expressions it replaces (tests/test_visible_lines.py holds them as the reference): a tag is
-`<[^>]+>` within a line and reads as nothing (as in a browser, a link's text stays on its word), whitespace is what `str.split` splits on, a link is
-`<a\b[^>]*>` up to the next `</a>`, the block tag is `^\s*<(h[1-6]|li|p|pre)\b`.
+`<[^>]+>` within a line and reads as nothing (as in a browser, a link's text stays on its word),
+whitespace is what `str.split` splits on, a link is `<a\b[^>]*>` up to the next `</a>`, the block tag
+is `^\s*<(h[1-6]|li|p|pre)\b`.
 """
 
 from __future__ import annotations
