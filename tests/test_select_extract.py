@@ -1,7 +1,9 @@
 """The default `extract` (filters/select_extract.py): the shipped model walks as scikit-learn's trees did,
 the gate decides where trafilatura runs, every decision is recorded, the trainer fits on the tuning
-split only, and on held-out gold pages of every shared set it is at least as good as resiliparse."""
+split only and the stage chooses what it chose, and on held-out gold pages of every shared set it is at least as
+good as resiliparse."""
 
+import copy
 import gzip
 import json
 import random
@@ -61,14 +63,23 @@ def test_the_gate_decides_where_trafilatura_runs(sample_crawl):
     assert {m["extract__extractor"] for m in always} & set(VARIANT_NAMES)  # and was kept on some
 
 
-def test_the_trainer_fits_on_the_tuning_split_only(shared):
+@pytest.fixture(scope="module")
+def small_fit(shared):
+    """160 WCXB pages run through the candidates, the models fitted on their tuning split (about a minute)."""
     pytest.importorskip("sklearn", reason="training the selector needs scikit-learn (the [dev] extra)")
     from curate.tools.extract_selector_train import collect_pages, complete, fit
 
     pages = collect_pages([shared / "html_gold/wcxb_dev/wcxb_dev.tar.xz"], processes=1, limit=160)
-    assert {r["heldout"] for r in pages} == {True, False}
     rows, lines = complete(pages)
-    spec, _ = fit(rows, max_share=0.25)
+    spec, decisions = fit(rows, max_share=0.25)
+    return pages, rows, lines, spec, decisions
+
+
+def test_the_trainer_fits_on_the_tuning_split_only(small_fit):
+    from curate.tools.extract_selector_train import complete, fit
+
+    pages, _, lines, spec, _ = copy.deepcopy(small_fit)
+    assert {r["heldout"] for r in pages} == {True, False}
     for r in pages:  # what the held-out pages hold must not move either model
         if r["heldout"]:
             r["f1"] = {k: 1 - v for k, v in r["f1"].items()}
@@ -78,6 +89,23 @@ def test_the_trainer_fits_on_the_tuning_split_only(shared):
     again, _ = fit(rows_again, max_share=0.25)
     assert json.dumps(lines, sort_keys=True) == json.dumps(lines_again, sort_keys=True)
     assert json.dumps(spec, sort_keys=True) == json.dumps(again, sort_keys=True)
+
+
+def test_the_stage_chooses_on_held_out_pages_what_the_trainer_chose(small_fit, shared, tmp_path):
+    """The trainer's figures are the stage's only if both choose alike: the cheap text, whether trafilatura
+    runs, which setting, and whether its text is kept."""
+    from curate.tools.extract_selector_train import CANDIDATES
+
+    pages, rows, lines, spec, decisions = small_fit
+    model = tmp_path / "selector.json.gz"
+    with gzip.open(model, "wt") as f:
+        json.dump({**spec, "models": {**spec["models"], "lines": lines["model"]}, "lines_threshold": lines["threshold"]}, f)
+    html = {p["id"]: p["html"] for p in load_sets(shared / "html_gold/wcxb_dev/wcxb_dev.tar.xz", 160)["wcxb_dev"]}
+    stage = SelectExtract(model=str(model), timeout=30)
+    held = [i for i, r in enumerate(rows) if r["heldout"]]
+    chosen = [stage.extract_page(html[rows[i]["id"]])[1]["extractor"] for i in held]
+    assert chosen == [CANDIDATES[decisions["choice"][i]] for i in held]
+    assert "lines" in chosen and len(set(chosen)) >= 3
 
 
 def _rows(n: int, informative: bool, seed: int = 0, said: float = 1.0) -> list[dict]:

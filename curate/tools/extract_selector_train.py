@@ -199,7 +199,7 @@ def fit(rows: list[dict], max_share: float, train: np.ndarray | None = None, che
     ran = predicted_gain > gate
     nonempty = np.array([r["agree"][v]["t_words"] > 0 for r, v in zip(rows, variant)])  # as the stage: an empty text is not kept
     choice = np.where(ran & (margin > 0) & nonempty, len(CHEAP) + variant, cheap)
-    return {"gate": gate, "models": specs}, {"f1": Y[rows_at, choice], "ran": ran, "Y": Y}
+    return {"gate": gate, "models": specs}, {"f1": Y[rows_at, choice], "ran": ran, "Y": Y, "choice": choice}
 
 
 def card(rows: list[dict], decisions: dict) -> dict:
