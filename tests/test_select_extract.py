@@ -96,7 +96,7 @@ def test_the_stage_chooses_on_held_out_pages_what_the_trainer_chose(small_fit, s
     runs, which setting, and whether its text is kept."""
     from curate.tools.extract_selector_train import CANDIDATES
 
-    pages, rows, lines, spec, decisions = small_fit
+    _, rows, lines, spec, decisions = small_fit
     model = tmp_path / "selector.json.gz"
     with gzip.open(model, "wt") as f:
         json.dump({**spec, "models": {**spec["models"], "lines": lines["model"]}, "lines_threshold": lines["threshold"]}, f)
