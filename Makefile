@@ -5,6 +5,14 @@ BIN     = $(VENV)/bin
 
 .PHONY: setup demo test lint structure clean
 
+# Python may write bytecode caches, whatever the shell says: the suite starts hundreds of Python
+# processes (curate commands, pipeline workers), and with PYTHONDONTWRITEBYTECODE set each of them
+# compiles every module it imports from source again (3 of the 10 s of a run on the sample crawl).
+unexport PYTHONDONTWRITEBYTECODE
+# `make test` runs test files side by side, each file whole on one worker (its fixtures are built
+# once): a worker per core, at most 4 (TEST_WORKERS=0 runs them one after another, in one process)
+TEST_WORKERS ?= auto
+
 # `make demo` installs curate alone (no torch, no test tools; --no-compile: Python compiles only
 # what it imports); `make test` adds the test tools and the ablation trainer to the same .venv.
 $(BIN)/.demo: pyproject.toml
@@ -33,7 +41,7 @@ demo: $(BIN)/.demo  ## run the FineWeb-style recipe on the embedded sample crawl
 	  --output out/demo/quality.bin --chunk-words 50 --dim 16 --bucket 20000 --epoch 20 --holdout 0.3
 
 test: $(BIN)/.test  ## the whole test suite: unit tests and integration tests on ../shared/data
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --maxprocesses 4 --dist loadfile
 
 lint: $(BIN)/.test
 	$(BIN)/ruff check curate filters pipelines ablation tests bench

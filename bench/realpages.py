@@ -53,10 +53,27 @@ def cache_key(shared: Path) -> str:
 
 def load_pages(shared: Path, cache_dir: Path, workers: int | None = None) -> list[dict]:
     """[{"id", "text"}] for every page with non-empty text, extracted once and cached."""
+    import fasteners
+
     cache = Path(cache_dir) / f"pages-{cache_key(shared)}.jsonl.gz"
-    if cache.is_file():
-        with gzip.open(cache, "rt", encoding="utf-8") as f:
-            return [json.loads(line) for line in f]
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    # one extraction for all: test processes running side by side (pytest -n) wait for the first
+    with fasteners.InterProcessLock(str(cache.with_suffix(".lock"))):
+        if cache.is_file():
+            with gzip.open(cache, "rt", encoding="utf-8") as f:
+                return [json.loads(line) for line in f]
+        pages = _extract_all(shared, workers)
+        buffer = io.StringIO()
+        for page in pages:
+            buffer.write(json.dumps(page, ensure_ascii=False) + "\n")
+        tmp = cache.with_suffix(".tmp")
+        with gzip.open(tmp, "wt", encoding="utf-8") as f:
+            f.write(buffer.getvalue())
+        os.replace(tmp, cache)
+    return pages
+
+
+def _extract_all(shared: Path, workers: int | None) -> list[dict]:
     html, gold = [], []
     for name, data in _members(shared):
         if name.endswith(".html"):
@@ -68,16 +85,7 @@ def load_pages(shared: Path, cache_dir: Path, workers: int | None = None) -> lis
     with ProcessPoolExecutor(workers or os.cpu_count()) as pool:
         extracted = [{"id": f"html:{name}", "text": text}
                      for name, text in pool.map(_extract, html, chunksize=16) if text]
-    pages = extracted + gold
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    buffer = io.StringIO()
-    for page in pages:
-        buffer.write(json.dumps(page, ensure_ascii=False) + "\n")
-    tmp = cache.with_suffix(".tmp")
-    with gzip.open(tmp, "wt", encoding="utf-8") as f:
-        f.write(buffer.getvalue())
-    os.replace(tmp, cache)
-    return pages
+    return extracted + gold
 
 
 def default_cache_dir() -> Path:
