@@ -41,7 +41,7 @@ demo: $(BIN)/.demo  ## run the FineWeb-style recipe on the embedded sample crawl
 	  --output out/demo/quality.bin --chunk-words 50 --dim 16 --bucket 20000 --epoch 20 --holdout 0.3
 
 test: $(BIN)/.test  ## the whole test suite: unit tests and integration tests on ../shared/data
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --maxprocesses 4 --dist loadfile
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --maxprocesses 4 --dist loadfile --durations=15
 
 lint: $(BIN)/.test
 	$(BIN)/ruff check curate filters pipelines ablation tests bench
