@@ -38,15 +38,3 @@ def write_recipe(tmp_path: Path, text: str) -> Path:
     path = tmp_path / "recipe.yaml"
     path.write_text(text)
     return path
-
-
-# The files whose fixtures and tests take minutes, longest first: `make test` hands test files to its
-# workers (pytest-xdist, --dist loadfile) in collection order, so these start at once and the many
-# short files fill in around them, instead of one worker running test_docs.py alone at the end.
-LONG_FILES = ("test_conformance.py", "test_docs.py", "test_select_extract.py", "test_classifier.py",
-              "test_ablation_anneal.py", "test_ablation.py", "test_ablation_real.py", "test_ray.py")
-
-
-def pytest_collection_modifyitems(config, items):
-    rank = {name: i for i, name in enumerate(LONG_FILES)}
-    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: each file keeps its order
