@@ -2,7 +2,10 @@
 
 Word-F1 is WCXB's definition: precision and recall over the multisets of lowercased `\\w+` tokens of
 the extracted text and the gold `main_content`, averaged over pages (a page with empty gold scores 1
-if the extraction is empty too, else 0), overall and per page type. Snippet accuracy is
+if the extraction is empty too, else 0), overall and per page type. Dragnet's gold files hold its
+article and then, after a marker line, readers' comments (its README: "any text appearing before this
+string in the file is the main article"); the gold text is the file as published, and for a set with
+such pages the F1 against the article alone is reported beside it. Snippet accuracy is
 trafilatura's evaluation (`evaldata.json`): a page's `with` snippets must be in the text, its
 `without` snippets must not. Speed is pages per CPU-second of this process and its children (the
 extraction sandboxes), so per core whatever else loads the machine, measured on the same pages in
@@ -30,6 +33,9 @@ from curate.core import registry
 from curate.io.readers import decode_html
 
 WORD = re.compile(r"\w+")
+# Dragnet's gold files put readers' comments after a line of this marker, typed by hand (`!@#$%^&*()  COMMENTS`
+# and 20 variants): the text before it is the article, what the set means by content.
+COMMENTS_MARKER = re.compile(r"^[ \t]*[!@#$%^&*()][!@#$%^&*() \t]{4,}COMMENTS[ \t]*\r?$", re.M)
 PEERS = ("datatrove", "trafilatura")
 DEFAULT_EXTRACTORS = ("extract", "resiliparse_extract", "trafilatura_extract")
 
@@ -62,8 +68,8 @@ def load_wcxb(path: Path, limit: int | None = None) -> list[dict]:
         if len(parts) >= 2 and parts[-2] == "ground-truth" and name.endswith(".json"):
             record = json.loads(data)
             page_type = (record.get("_internal") or {}).get("page_type", {}).get("primary")
-            gold[Path(name).stem] = ((record.get("ground_truth") or {}).get("main_content") or "", page_type,
-                                      parts[-3] if len(parts) >= 3 else "")
+            text = (record.get("ground_truth") or {}).get("main_content") or ""
+            gold[Path(name).stem] = (text, page_type, parts[-3] if len(parts) >= 3 else "", split_comments(text))
         elif len(parts) >= 2 and parts[-2] == "html" and (name.endswith(".html") or name.endswith(".html.gz")):
             html[parts[-1].split(".")[0]] = _html(data, name)
     ids = sorted(set(gold) & set(html))
@@ -71,8 +77,14 @@ def load_wcxb(path: Path, limit: int | None = None) -> list[dict]:
         raise FileNotFoundError(f"{path}: no pages in WCXB layout (ground-truth/ID.json with html/ID.html[.gz])")
     if limit:
         ids = ids[:: max(1, len(ids) // limit)][:limit]  # spread over the ids, so every page type shows
-    return [{"id": i, "html": html[i], "gold": gold[i][0], "type": gold[i][1] or "unknown", "group": gold[i][2]}
-            for i in ids]
+    return [{"id": i, "html": html[i], "gold": gold[i][0], "type": gold[i][1] or "unknown", "group": gold[i][2],
+             "article": gold[i][3][0], "comments": gold[i][3][1]} for i in ids]
+
+
+def split_comments(text: str) -> tuple[str, str]:
+    """(article, readers' comments) of a gold text: Dragnet's marks where the comments begin; others have none."""
+    parts = COMMENTS_MARKER.split(text, maxsplit=1)
+    return (parts[0], parts[1]) if len(parts) == 2 else (text, "")
 
 
 def load_sets(path: Path, limit: int | None = None) -> dict[str, list[dict]]:
@@ -185,6 +197,14 @@ def score_wcxb(texts: dict[str, str], pages: list[dict]) -> dict:
             | {"pages": len(v)} for key, v in sorted(by_type.items())}
 
 
+def score_article(texts: dict[str, str], pages: list[dict]) -> dict:
+    """F1 against the article alone: the gold text without the readers' comments that Dragnet's gold marks."""
+    f1 = {p["id"]: word_prf(texts.get(p["id"], ""), p["article"])[2] for p in pages}
+    held = [f1[p["id"]] for p in pages if is_heldout(p["id"])]
+    return {"f1": round(sum(f1.values()) / len(f1), 4), "f1_heldout": round(sum(held) / len(held), 4) if held else None,
+            "pages_with_comments": sum(bool(p["comments"]) for p in pages)}
+
+
 def score_snippets(texts: dict[str, str], pages: list[dict]) -> dict:
     tp = fn = tn = fp = 0
     for page in pages:
@@ -226,6 +246,8 @@ def evaluate(paths, extractors=DEFAULT_EXTRACTORS, snippets: Path | None = None,
             results[name] = {"wcxb": score_wcxb(texts, pages), "docs_per_s": round(len(pages) / cpu, 1),
                              "wall_docs_per_s": round(len(pages) / wall, 1), "outcomes": dict(Counter(used.values()))}
             per_page[name] = [word_prf(texts.get(p["id"], ""), p["gold"])[2] for p in pages]
+            if any(p["comments"] for p in pages):
+                results[name]["article"] = score_article(texts, pages)
             log(f"{set_name} {name}: F1 {results[name]['wcxb']['all']['f1']:.4f}, "
                 f"{results[name]['docs_per_s']} docs/s per core")
         if snippet_pages and not summaries:
@@ -256,6 +278,7 @@ def set_figures(summary: dict) -> dict:
             "oracle": summary["oracle"], "best_peer_heldout": [best_peer, peers.get(best_peer)],
             "beats_peers_heldout": bool(best_peer) and summary["f1_heldout"] >= peers[best_peer],
             "extractors": {name: {k: r[k] for k in ("f1", "f1_heldout", "precision", "recall", "docs_per_s")}
+                           | ({"article": r["article"]} if r.get("article") else {})
                            for name, r in extractors.items()}}
 
 
@@ -276,7 +299,7 @@ def summarise(results: dict, default: str) -> dict:
                               "pages": r["wcxb"]["all"]["pages"],
                               "docs_per_s": r["docs_per_s"],
                               "ratio_vs_datatrove": round(r["docs_per_s"] / dt["docs_per_s"], 2),
-                              "snippets": r.get("snippets"),
+                              "snippets": r.get("snippets"), "article": r.get("article"),
                               "by_type": {t: s["f1"] for t, s in r["wcxb"].items()}} for name, r in results.items()},
         "outcomes": {name: r["outcomes"] for name, r in results.items()},
     }

@@ -1,0 +1,39 @@
+"""`curate eval-extract`'s reading of the gold sets: Dragnet's gold files hold the article and, after a
+marker line, its readers' comments; the file as published is the gold text, and the F1 against the
+article alone is reported beside it."""
+
+import pytest
+
+from curate.tools.evaluate_extract import load_sets, score_article, split_comments
+
+
+@pytest.mark.parametrize("marker", ["!@#$%^&*()  COMMENTS", "!@#$%^&*() COMMENTS", "!@ $%^&*()  COMMENTS\r",
+                                    "  #$%^&*()  COMMENTS", "!@#$%^&*()  \tCOMMENTS"])
+def test_dragnet_s_marker_splits_the_article_from_its_comments(marker):
+    article, comments = split_comments(f"The mayor spoke.\r\n\r\n{marker}\n\nFirst!\nGreat article.")
+    assert article.strip() == "The mayor spoke." and comments.split() == ["First!", "Great", "article."]
+
+
+@pytest.mark.parametrize("text", ["READER COMMENTS\nnone yet", "Comments are closed.", "a (COMMENTS) b", ""])
+def test_a_text_without_the_marker_is_all_article(text):
+    assert split_comments(text) == (text, "")
+
+
+def test_the_article_s_f1_leaves_the_comments_out():
+    pages = [{"id": "dragnet-1", "article": "the mayor spoke", "comments": "first great article"},
+             {"id": "dragnet-2", "article": "bridges and mills", "comments": ""}]
+    texts = {"dragnet-1": "the mayor spoke first great article", "dragnet-2": "bridges and mills"}
+    figures = score_article(texts, pages)
+    # dragnet-1 (held out): recall 1, precision 3 of 6 words, F1 2/3; dragnet-2 has no comments: F1 1
+    assert figures["pages_with_comments"] == 1 and figures["f1_heldout"] == pytest.approx(2 / 3, abs=1e-4)
+    assert figures["f1"] == pytest.approx((2 / 3 + 1) / 2, abs=1e-4)
+
+
+def test_dragnet_s_gold_marks_the_comments_of_416_pages(shared):
+    sets = load_sets(shared / "html_gold/cleaning_sets/cleaning_sets.tar.xz")
+    with_comments = {name: sum(bool(p["comments"]) for p in pages) for name, pages in sets.items()}
+    assert with_comments == {"dragnet": 416, "cleaneval_final": 0, "cleanportaleval": 0, "readability": 0}
+    for p in sets["dragnet"]:
+        assert p["gold"].startswith(p["article"]) and p["gold"].endswith(p["comments"])
+        marker = p["gold"][len(p["article"]):len(p["gold"]) - len(p["comments"])]
+        assert ("COMMENTS" in marker) == bool(p["comments"]) and len(marker) < 40
