@@ -20,8 +20,8 @@ def test_a_text_without_the_marker_is_all_article(text):
 
 
 def test_the_article_s_f1_leaves_the_comments_out():
-    pages = [{"id": "dragnet-1", "article": "the mayor spoke", "comments": "first great article"},
-             {"id": "dragnet-2", "article": "bridges and mills", "comments": ""}]
+    pages = [{"id": "dragnet-1", "type": "dragnet", "article": "the mayor spoke", "comments": "first great article"},
+             {"id": "dragnet-2", "type": "dragnet", "article": "bridges and mills", "comments": ""}]
     texts = {"dragnet-1": "the mayor spoke first great article", "dragnet-2": "bridges and mills"}
     figures = score_article(texts, pages)
     # dragnet-1 (held out): recall 1, precision 3 of 6 words, F1 2/3; dragnet-2 has no comments: F1 1

@@ -69,7 +69,9 @@ def load_wcxb(path: Path, limit: int | None = None) -> list[dict]:
             record = json.loads(data)
             page_type = (record.get("_internal") or {}).get("page_type", {}).get("primary")
             text = (record.get("ground_truth") or {}).get("main_content") or ""
-            gold[Path(name).stem] = (text, page_type, parts[-3] if len(parts) >= 3 else "", split_comments(text))
+            article, comments = split_comments(text)
+            gold[Path(name).stem] = {"gold": text, "type": page_type or "unknown", "group": parts[-3] if len(parts) >= 3 else "",
+                                     "article": article, "comments": comments}
         elif len(parts) >= 2 and parts[-2] == "html" and (name.endswith(".html") or name.endswith(".html.gz")):
             html[parts[-1].split(".")[0]] = _html(data, name)
     ids = sorted(set(gold) & set(html))
@@ -77,8 +79,7 @@ def load_wcxb(path: Path, limit: int | None = None) -> list[dict]:
         raise FileNotFoundError(f"{path}: no pages in WCXB layout (ground-truth/ID.json with html/ID.html[.gz])")
     if limit:
         ids = ids[:: max(1, len(ids) // limit)][:limit]  # spread over the ids, so every page type shows
-    return [{"id": i, "html": html[i], "gold": gold[i][0], "type": gold[i][1] or "unknown", "group": gold[i][2],
-             "article": gold[i][3][0], "comments": gold[i][3][1]} for i in ids]
+    return [{"id": i, "html": html[i]} | gold[i] for i in ids]
 
 
 def split_comments(text: str) -> tuple[str, str]:
@@ -199,9 +200,8 @@ def score_wcxb(texts: dict[str, str], pages: list[dict]) -> dict:
 
 def score_article(texts: dict[str, str], pages: list[dict]) -> dict:
     """F1 against the article alone: the gold text without the readers' comments that Dragnet's gold marks."""
-    f1 = {p["id"]: word_prf(texts.get(p["id"], ""), p["article"])[2] for p in pages}
-    held = [f1[p["id"]] for p in pages if is_heldout(p["id"])]
-    return {"f1": round(sum(f1.values()) / len(f1), 4), "f1_heldout": round(sum(held) / len(held), 4) if held else None,
+    scores = score_wcxb(texts, [p | {"gold": p["article"]} for p in pages])
+    return {"f1": scores["all"]["f1"], "f1_heldout": scores.get("heldout", {}).get("f1"),
             "pages_with_comments": sum(bool(p["comments"]) for p in pages)}
 
 
