@@ -1,10 +1,10 @@
 """`curate eval-extract`'s reading of the gold sets: Dragnet's gold files hold the article and, after a
 marker line, its readers' comments; the file as published is the gold text, and the F1 against the
-article alone is reported beside it."""
+article alone is reported beside it; pages an extractor lost to a fault are counted apart."""
 
 import pytest
 
-from curate.tools.evaluate_extract import load_sets, score_article, split_comments
+from curate.tools.evaluate_extract import load_sets, lost, score_article, split_comments
 
 
 @pytest.mark.parametrize("marker", ["!@#$%^&*()  COMMENTS", "!@#$%^&*() COMMENTS", "!@ $%^&*()  COMMENTS\r",
@@ -37,3 +37,9 @@ def test_dragnet_s_gold_marks_the_comments_of_416_pages(shared):
         assert p["gold"].startswith(p["article"]) and p["gold"].endswith(p["comments"])
         marker = p["gold"][len(p["article"]):len(p["gold"]) - len(p["comments"])]
         assert ("COMMENTS" in marker) == bool(p["comments"]) and len(marker) < 40
+
+
+def test_pages_lost_to_a_fault_are_counted_apart_from_empty_texts():
+    pages = [{"id": f"wcxb-{i}"} for i in range(1, 6)]  # odd page numbers are held out
+    used = {"wcxb-1": "extract:timeout", "wcxb-2": "extract:empty", "wcxb-3": "lines", "wcxb-4": "extract:crashed"}
+    assert lost(pages, used) == {"all": 3, "heldout": 2}  # wcxb-5 never came back from the step

@@ -26,7 +26,9 @@ def eval_extract(paths, extractors, snippets, limit, quick, timeout):
     Each PATH is a gold set in WCXB layout (ground-truth/ID.json, html/ID.html[.gz]), a folder or a
     .tar.xz, or an archive of several (the cleaning sets). datatrove's Trafilatura step and plain
     trafilatura run on the same pages as peers. One table per set: all pages, the held-out split (odd
-    page numbers, never used for tuning) and the per-page oracle of every extractor run. The last
+    page numbers, never used for tuning), the per-page oracle of every extractor run, and the pages each
+    extractor lost to a timeout, a crash or an error (they score 0: a figure they pull down is about
+    time or robustness, not extraction). The last
     line is one JSON object: the first set's figures, and every set's under `sets`.
 
     Example: curate eval-extract ../shared/data/html_gold/wcxb_dev/wcxb_dev.tar.xz
@@ -47,9 +49,9 @@ def eval_extract(paths, extractors, snippets, limit, quick, timeout):
     for set_name, figures in summary["sets"].items():
         click.echo(f"\n{set_name} ({figures['pages']} pages; oracle {figures['oracle'].get('all')}, "
                    f"held-out {figures['oracle'].get('heldout')})")
-        click.echo(table(["extractor", "F1", "F1 held-out", "precision", "recall", "docs/s/core"],
-                         [(name, r["f1"], r["f1_heldout"], r["precision"], r["recall"], r["docs_per_s"])
-                          for name, r in figures["extractors"].items()]))
+        click.echo(table(["extractor", "F1", "F1 held-out", "precision", "recall", "docs/s/core", "lost (held-out)"],
+                         [(name, r["f1"], r["f1_heldout"], r["precision"], r["recall"], r["docs_per_s"],
+                           f"{r['lost']['all']} ({r['lost']['heldout']})") for name, r in figures["extractors"].items()]))
         article = {name: r["article"] for name, r in figures["extractors"].items() if "article" in r}
         if article:
             n = next(iter(article.values()))["pages_with_comments"]

@@ -37,6 +37,7 @@ WORD = re.compile(r"\w+")
 # and 20 variants): the text before it is the article, what the set means by content.
 COMMENTS_MARKER = re.compile(r"^[ \t]*[!@#$%^&*()][!@#$%^&*() \t]{4,}COMMENTS[ \t]*\r?$", re.M)
 PEERS = ("datatrove", "trafilatura")
+FAULTS = ("extract:timeout", "extract:crashed", "extract:error")
 DEFAULT_EXTRACTORS = ("extract", "resiliparse_extract", "trafilatura_extract")
 
 
@@ -244,7 +245,8 @@ def evaluate(paths, extractors=DEFAULT_EXTRACTORS, snippets: Path | None = None,
         for name in (*extractors, *PEERS):
             texts, used, cpu, wall = run_extractor(build(name, timeout), pages, page_done)
             results[name] = {"wcxb": score_wcxb(texts, pages), "docs_per_s": round(len(pages) / cpu, 1),
-                             "wall_docs_per_s": round(len(pages) / wall, 1), "outcomes": dict(Counter(used.values()))}
+                             "wall_docs_per_s": round(len(pages) / wall, 1), "outcomes": dict(Counter(used.values())),
+                             "lost": lost(pages, used)}
             per_page[name] = [word_prf(texts.get(p["id"], ""), p["gold"])[2] for p in pages]
             if any(p["comments"] for p in pages):
                 results[name]["article"] = score_article(texts, pages)
@@ -257,6 +259,14 @@ def evaluate(paths, extractors=DEFAULT_EXTRACTORS, snippets: Path | None = None,
         summaries[set_name] = summarise(results, extractors[0]) | {"oracle": oracle(per_page, pages)}
     first = next(iter(summaries.values()))
     return first | {"sets": {name: set_figures(summary) for name, summary in summaries.items()}}
+
+
+def lost(pages: list[dict], used: dict[str, str]) -> dict[str, int]:
+    """Pages that came back without a text for a fault rather than a choice, by split: the extractor timed out,
+    crashed or failed, or (a peer's step) did not return the page. Each scores 0, so a figure they pull
+    down reads as the extractor's quality though it is its time or its robustness."""
+    faulty = [p for p in pages if p["id"] not in used or used[p["id"]] in FAULTS]
+    return {"all": len(faulty), "heldout": sum(is_heldout(p["id"]) for p in faulty)}
 
 
 def oracle(per_page: dict[str, list[float]], pages: list[dict]) -> dict:
@@ -277,7 +287,7 @@ def set_figures(summary: dict) -> dict:
             "docs_per_s": summary["docs_per_s"], "ratio_vs_datatrove": summary["ratio_vs_datatrove"],
             "oracle": summary["oracle"], "best_peer_heldout": [best_peer, peers.get(best_peer)],
             "beats_peers_heldout": bool(best_peer) and summary["f1_heldout"] >= peers[best_peer],
-            "extractors": {name: {k: r[k] for k in ("f1", "f1_heldout", "precision", "recall", "docs_per_s")}
+            "extractors": {name: {k: r[k] for k in ("f1", "f1_heldout", "precision", "recall", "docs_per_s", "lost")}
                            | ({"article": r["article"]} if r.get("article") else {})
                            for name, r in extractors.items()}}
 
@@ -296,7 +306,7 @@ def summarise(results: dict, default: str) -> dict:
         "worst_type_gap_vs_trafilatura": max(gaps.items(), key=lambda kv: kv[1]),
         "extractors": {name: {"f1": r["wcxb"]["all"]["f1"], "f1_heldout": r["wcxb"].get("heldout", {}).get("f1"),
                               "precision": r["wcxb"]["all"]["precision"], "recall": r["wcxb"]["all"]["recall"],
-                              "pages": r["wcxb"]["all"]["pages"],
+                              "pages": r["wcxb"]["all"]["pages"], "lost": r["lost"],
                               "docs_per_s": r["docs_per_s"],
                               "ratio_vs_datatrove": round(r["docs_per_s"] / dt["docs_per_s"], 2),
                               "snippets": r.get("snippets"), "article": r.get("article"),
