@@ -263,8 +263,9 @@ def evaluate(paths, extractors=DEFAULT_EXTRACTORS, snippets: Path | None = None,
 
 def lost(pages: list[dict], used: dict[str, str]) -> dict[str, int]:
     """Pages that came back without a text for a fault rather than a choice, by split: the extractor timed out,
-    crashed or failed, or (a peer's step) did not return the page. Each scores 0, so a figure they pull
-    down reads as the extractor's quality though it is its time or its robustness."""
+    crashed or failed, or the step did not return the page (datatrove's drops a page on a timeout or an
+    error and, without saying which, on an empty text). Each scores 0, so a figure they pull down reads as
+    the extractor's quality though it is its time or its robustness."""
     faulty = [p for p in pages if p["id"] not in used or used[p["id"]] in FAULTS]
     return {"all": len(faulty), "heldout": sum(is_heldout(p["id"]) for p in faulty)}
 
