@@ -67,9 +67,16 @@ class CpuTimeSandbox(ExtractorSandbox):
             except EOFError:
                 break
             signal.setitimer(signal.ITIMER_PROF, self.timeout)
-            result = extract_fn(text)
-            signal.setitimer(signal.ITIMER_PROF, 0)
-            conn.send(result)
+            try:
+                result = extract_fn(text)
+            except Exception as error:  # the page's error, for the parent to raise; the worker goes on
+                result = error
+            finally:
+                signal.setitimer(signal.ITIMER_PROF, 0)
+            try:
+                conn.send(result)
+            except Exception as error:  # an error that does not pickle
+                conn.send(RuntimeError(f"{type(result).__name__}: {result} ({error})"))
 
     def _ensure_process(self, extract_fn):
         if self.process is not None and self.process.is_alive():
@@ -117,8 +124,9 @@ class CpuTimeSandbox(ExtractorSandbox):
 class HtmlExtract(CurateStep):
     """Base of the extraction stages: subclasses implement `extract_page(html) -> (text, signals)`.
 
-    `extract_page` runs inside the sandbox, so it must be picklable work on a string; the signals
-    it returns (a dict) are recorded on the document, `extractor` among them.
+    `extract_page` runs inside the sandbox; the signals it returns (a dict) are recorded on the
+    document, `extractor` among them. A stage that does its work in parts, each under its own budget,
+    overrides `extract_in_sandbox(html)` and sends each part to the sandbox with `sandboxed`.
     """
 
     namespace: ClassVar[str] = "extract"
@@ -134,13 +142,32 @@ class HtmlExtract(CurateStep):
     def extract_page(self, html: str) -> tuple[str, dict]:
         raise NotImplementedError
 
+    def warm_up(self) -> None:
+        """Import and initialise everything a page can need, in this process before the sandbox forks from it:
+        an import inside the sandbox would count against the first page's budget, and again after each restart."""
+        self.extract_page(WARMUP)
+
+    def in_sandbox(self, request: tuple[str, tuple]):
+        """Run `request`, a method's name and its arguments: the sandbox process's one function."""
+        name, args = request
+        return getattr(self, name)(*args)
+
+    def sandboxed(self, name: str, *args):
+        """`self.name(*args)` in the sandbox, with `timeout` CPU seconds: TimeoutError past them, EOFError
+        if the process died, and the method's own exception if it raised one."""
+        return self.sandbox.process_document((name, args), self.in_sandbox)
+
+    def extract_in_sandbox(self, html: str) -> tuple[str, dict]:
+        """The page's text and signals, from the sandbox: `extract_page` under one budget."""
+        return self.sandboxed("extract_page", html)
+
     def passes_through(self, doc: Document) -> bool:
         """Dropped documents and records that are not HTTP responses (WET text, requests) pass as they are."""
         return is_dropped(doc) or doc.metadata.get(signal_key("read", "warc_type")) != "response"
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
-        self.extract_page(WARMUP)  # import the libraries here, so the forked sandbox starts warm
-        with CpuTimeSandbox(timeout=self.timeout, warmup_text=WARMUP) as self.sandbox:
+        self.warm_up()  # import the libraries here, so the forked sandbox starts warm
+        with CpuTimeSandbox(timeout=self.timeout, warmup_text=("extract_page", (WARMUP,))) as self.sandbox:
             yield from super().run(data, rank, world_size)
 
     def process(self, doc: Document) -> str | None:
@@ -152,7 +179,7 @@ class HtmlExtract(CurateStep):
         if doc.metadata.get(signal_key("read", "payload_bytes"), len(doc.text)) > self.max_bytes:
             return "too_large"
         try:
-            text, signals = self.sandbox.process_document(doc.text, self.extract_page)
+            text, signals = self.extract_in_sandbox(doc.text)
         except TimeoutError:
             return "timeout"
         except EOFError:  # the extraction subprocess died (e.g. out of memory)

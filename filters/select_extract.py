@@ -30,7 +30,7 @@ from typing import ClassVar
 import numpy as np
 
 from curate.filters.combined_extract import drop_repeated_lines
-from curate.filters.extraction import HtmlExtract
+from curate.filters.extraction import WARMUP, HtmlExtract
 from curate.filters.regions import repeated_region
 from curate.filters.selector_model import agreement_features, lines_features, load, page_features, region_features
 from curate.filters.visible_lines import cleaned_text, kept_text, visible_lines
@@ -95,16 +95,18 @@ class SelectExtract(HtmlExtract):
 
     Records `extractor` (`resiliparse`, `resiliparse_dedup`, `visible`, `region`, `lines`, `trafilatura`
     or `trafilatura_precision`), `predicted_gain` (the word-F1 trafilatura was predicted to add; it ran
-    where this is over `gate`) and `margin` (where trafilatura ran: the predicted F1 gain of keeping
-    its text, positive if kept). `gate`: null takes the model's; lower runs trafilatura on more pages
-    (slower, better on news), `-1` on every page. `model`: a selector file trained by
-    `curate.tools.extract_selector_train` (null: the shipped one). `timeout` is CPU seconds per page
-    for all of it, `max_bytes` skips larger pages before parsing.
+    where this is over `gate`), `margin` (where trafilatura ran: the predicted F1 gain of keeping its
+    text, positive if kept) and `trafilatura_fault` (`timeout`, `crashed` or `error` where trafilatura
+    ran and gave nothing: the page keeps its cheap text). `gate`: null takes the model's; lower runs
+    trafilatura on more pages (slower, better on news), `-1` on every page. `model`: a selector file trained by
+    `curate.tools.extract_selector_train` (null: the shipped one). `timeout` is CPU seconds per page for
+    the cheap candidates and as many again for trafilatura, `max_bytes` skips larger pages before parsing.
     Example: `- extract: {gate: 0.02, timeout: 1}`.
     """
 
     name = "⛏ curate Extract"
-    signals: ClassVar[dict[str, str]] = {**HtmlExtract.signals, "predicted_gain": "float64", "margin": "float64"}
+    signals: ClassVar[dict[str, str]] = {**HtmlExtract.signals, "predicted_gain": "float64", "margin": "float64",
+                                         "trafilatura_fault": "string"}
     _requires_dependencies = ["trafilatura", "resiliparse"]
 
     def __init__(self, gate: float | None = None, model: str | None = None, timeout: float = 1.0,
@@ -113,19 +115,58 @@ class SelectExtract(HtmlExtract):
         self.model_path = model
         self.gate = load(model)["gate"] if gate is None else gate
 
-    def extract_page(self, html: str) -> tuple[str, dict]:
+    def warm_up(self) -> None:
+        super().warm_up()
+        trafilatura_text(WARMUP, 0)  # its import alone is 0.16 s of CPU
+
+    def choose_cheap(self, html: str) -> tuple[str, dict, tuple | None]:
+        """The best cheap text and its signals, and where trafilatura is to run, what it needs (else None):
+        its setting, the page features and resiliparse's text that its text is weighed against."""
         selector = load(self.model_path)
         texts, features = cheap_candidates(html, self.model_path)
         predicted = selector["page"].predict_all(features)
         best = max(CHEAP, key=lambda name: predicted[f"f1:{name}"])
         gain = predicted["gain"]
-        signals = {"extractor": best, "predicted_gain": round(gain, 4), "margin": None}
+        signals = {"extractor": best, "predicted_gain": round(gain, 4), "margin": None, "trafilatura_fault": None}
         if gain <= self.gate:
-            return texts[best], signals
+            return texts[best], signals, None
         variant = int(predicted[f"f1:{VARIANT_NAMES[1]}"] > predicted[f"f1:{VARIANT_NAMES[0]}"])
-        other = trafilatura_text(html, variant)
-        margin = selector["keep"].predict(features | agreement_features(texts["resiliparse_dedup"], other, variant))
-        signals["margin"] = round(margin, 4)
+        return texts[best], signals, (variant, features, texts["resiliparse_dedup"])
+
+    def run_trafilatura(self, html: str, variant: int, features: dict, resiliparse_text: str) -> tuple[str, float]:
+        """trafilatura's text with setting `variant`, and the predicted word-F1 gain of keeping it."""
+        text = trafilatura_text(html, variant)
+        keep = load(self.model_path)["keep"]
+        return text, keep.predict(features | agreement_features(resiliparse_text, text, variant))
+
+    @staticmethod
+    def settle(text: str, signals: dict, variant: int, trafilatura: tuple[str, float]) -> tuple[str, dict]:
+        """The cheap `text` or trafilatura's, as the keep model's margin says."""
+        other, margin = trafilatura
+        signals = signals | {"margin": round(margin, 4)}
         if margin > 0 and other.strip():
-            return other, {**signals, "extractor": VARIANT_NAMES[variant]}
-        return texts[best], signals
+            return other, signals | {"extractor": VARIANT_NAMES[variant]}
+        return text, signals
+
+    def extract_page(self, html: str) -> tuple[str, dict]:
+        """The whole choice in this process, without a time limit (benchmarks and tests call it)."""
+        text, signals, job = self.choose_cheap(html)
+        if job is None:
+            return text, signals
+        return self.settle(text, signals, job[0], self.run_trafilatura(html, *job))
+
+    def extract_in_sandbox(self, html: str) -> tuple[str, dict]:
+        """The cheap candidates, then trafilatura, each under its own `timeout` in the sandbox: a page whose
+        trafilatura runs over its time, crashes or fails keeps its cheap text, and `trafilatura_fault` says why."""
+        text, signals, job = self.sandboxed("choose_cheap", html)
+        if job is None:
+            return text, signals
+        try:
+            return self.settle(text, signals, job[0], self.sandboxed("run_trafilatura", html, *job))
+        except TimeoutError:
+            fault = "timeout"
+        except EOFError:
+            fault = "crashed"
+        except Exception:
+            fault = "error"
+        return text, signals | {"trafilatura_fault": fault}

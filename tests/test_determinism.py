@@ -58,6 +58,8 @@ def extract_test_page(html: str) -> str:
             pass
     if "die" in html:
         os.kill(os.getpid(), signal.SIGKILL)
+    if "raise" in html:
+        raise ValueError("the extractor failed on this page")
     return "text"
 
 
@@ -87,6 +89,10 @@ def test_a_page_over_its_cpu_budget_is_a_timeout_and_the_next_page_is_extracted(
 
 def test_a_crash_is_still_a_crash():
     assert outcomes(StandInExtract(timeout=0.3, emit_dropped=True), ["die", "ok"]) == ["extract:crashed", "text"]
+
+
+def test_an_error_is_an_error_and_the_worker_goes_on():
+    assert outcomes(StandInExtract(timeout=0.3, emit_dropped=True), ["raise", "ok"]) == ["extract:error", "text"]
 
 
 def test_a_page_blocked_on_nothing_ends_at_the_wall_clock_backstop():

@@ -6,6 +6,7 @@ good as resiliparse."""
 import copy
 import gzip
 import json
+import os
 import random
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import numpy as np
 import pytest
 
 from curate.core.step import DROP_REASON
+from curate.filters.extraction import WARMUP
 from curate.filters.select_extract import CHEAP, VARIANT_NAMES, SelectExtract, cheap_candidates
 from curate.filters.selector_model import DEFAULT_MODEL, Forest, load
 from curate.tools.evaluate_extract import is_heldout, load_sets, word_prf
@@ -61,6 +63,49 @@ def test_the_gate_decides_where_trafilatura_runs(sample_crawl):
     assert all(m["extract__margin"] is not None for m in always)  # trafilatura ran on every page
     assert all(m["extract__margin"] is None and m["extract__extractor"] in CHEAP for m in never)
     assert {m["extract__extractor"] for m in always} & set(VARIANT_NAMES)  # and was kept on some
+
+
+class FaultyTrafilatura(SelectExtract):
+    """The real stage, with a trafilatura that spins past its budget, dies, or raises (`fault`) on every page
+    but the warm-up page, which the stage extracts in its own process before it starts the sandbox."""
+
+    fault = "spin"
+
+    def run_trafilatura(self, html, *job):
+        if html == WARMUP:
+            return super().run_trafilatura(html, *job)
+        if self.fault == "spin":
+            while True:
+                pass
+        if self.fault == "die":
+            os._exit(1)
+        raise ValueError("trafilatura failed")
+
+
+@pytest.mark.parametrize(("fault", "recorded"), [("spin", "timeout"), ("die", "crashed"), ("raise", "error")])
+def test_a_page_whose_trafilatura_fails_keeps_its_cheap_text(fault, recorded):
+    stage = FaultyTrafilatura(gate=-1.0, timeout=0.5, emit_dropped=True)
+    stage.fault = fault
+    docs = run(stage, [page(ARTICLE, id="a"), page(ARTICLE.replace("bridges", "ferries"), id="b")])
+    cheap, signals, _ = SelectExtract(gate=-1.0).choose_cheap(ARTICLE)
+    assert [d.metadata.get(DROP_REASON) for d in docs] == [None, None]
+    assert docs[0].text == cheap and "ferries and its mills" in docs[1].text  # the worker restarted after it
+    assert [d.metadata["extract__trafilatura_fault"] for d in docs] == [recorded, recorded]
+    assert docs[0].metadata["extract__extractor"] == signals["extractor"] in CHEAP
+
+
+def test_a_large_real_page_whose_trafilatura_runs_over_keeps_its_cheap_text(shared):
+    """iana.org/protocols (656 KB, 13,387 elements): the cheap candidates take about 0.2 s of CPU and
+    trafilatura 0.7-0.9 s; before trafilatura had its own budget, the page was lost when both passed 1 s."""
+    from curate.io.readers import WarcReader
+
+    (doc,) = [d for d in WarcReader(str(shared / "warc" / "pywb"), glob_pattern="iana.warc.gz").run()
+              if d.metadata.get("url") == "http://www.iana.org/protocols"]
+    html = doc.text
+    (out,) = run(SelectExtract(gate=-1.0, timeout=0.45, emit_dropped=True), [doc])
+    assert out.metadata.get(DROP_REASON) is None
+    assert out.metadata["extract__trafilatura_fault"] == "timeout"
+    assert out.text == SelectExtract(gate=-1.0).choose_cheap(html)[0]
 
 
 @pytest.fixture(scope="module")
