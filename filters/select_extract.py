@@ -7,7 +7,10 @@ general pages (CleanEval), trafilatura on news (Dragnet) and its precision setti
 the same without repeated lines, and the page's visible text without link-dense and short lines;
 the visible lines that a small line model judges content (filters/visible_lines.py); and, from one
 compiled pass over the HTML, the repeated region, the container whose like children hold the most
-text (filters/regions.py: listings, collections, forums). Then gradient-boosted trees over cheap
+text (filters/regions.py: listings, collections, forums). Readers' comments are not the page's text
+(FineWeb's trafilatura setting leaves them out, and so do the gold texts): the sections a page names
+as comments are cut from the parse before its texts are read, and trafilatura runs without them.
+Then gradient-boosted trees over cheap
 features of the page and of those texts (`filters/selector_model.py`; each model is the mean of five
 fits on different four-fifths of the tuning pages):
 
@@ -36,23 +39,70 @@ from curate.filters.selector_model import agreement_features, lines_features, lo
 from curate.filters.visible_lines import cleaned_text, kept_text, visible_lines
 
 CHEAP = ("resiliparse", "resiliparse_dedup", "visible", "region", "lines")
-VARIANTS = ({"fast": True}, {"fast": True, "favor_precision": True, "include_comments": False})
+VARIANTS = ({"fast": True, "include_comments": False},
+            {"fast": True, "favor_precision": True, "include_comments": False})
 VARIANT_NAMES = ("trafilatura", "trafilatura_precision")
+
+
+# Readers' comments are not the page's text (datatrove's and FineWeb's trafilatura leaves them out; so do
+# the gold texts: Dragnet's marks them off, CleanPortalEval's leaves them out). Most sites name their
+# comment sections so: WordPress's `comments` and `commentlist`, Disqus's `disqus_thread`'s container, ...
+COMMENT_SECTIONS = ", ".join(f"{tag}[{attr}*=comment i]" for tag in ("div", "section", "ol", "ul", "aside")
+                             for attr in ("id", "class"))
+
+
+def parse_without_titles(html: str):
+    """resiliparse's tree of the page without its `<title>`: a page's title names it; it is not its text.
+    Where anything stands before `<html>` (a PHP warning in a crawled page, the `<text id=...>` wrapper of
+    CleanEval-format sets), the parser opens the body there and the `<title>` lands in it, and resiliparse
+    would read it as the page's first line."""
+    from resiliparse.parse.html import HTMLTree
+
+    tree = HTMLTree.parse(html)
+    for title in tree.document.query_selector_all("title"):
+        title.decompose()
+    return tree
+
+
+def all_nodes(tree, selector: str) -> list:
+    """The elements that match `selector`, as a list. A `DOMCollection` finds its items afresh for each index,
+    so iterating one takes time quadratic in its size (18 s for the 1,822 comment elements of a 900 KB
+    Dragnet page: the page timed out); a slice of it is built in one pass (4 ms)."""
+    found = tree.document.query_selector_all(selector)
+    return list(found[0:len(found)])
+
+
+def cut_comment_sections(tree) -> tuple[float, int]:
+    """Remove the elements named as comment sections (outermost ones, each under half the body's text:
+    never the article of a page that calls itself `commentary`); (their share of the body's text, their
+    characters)."""
+    body = tree.body
+    total = len(body.text) if body is not None else 0
+    matched = set(all_nodes(tree, COMMENT_SECTIONS)) if total else set()
+    outermost = []
+    for node in matched:  # every walk before any removal: a removed element's descendants are freed
+        parent = node.parent
+        while parent is not None and parent not in matched:
+            parent = parent.parent
+        if parent is None and (size := len(node.text)) < total / 2:
+            outermost.append((node, size))
+    for node, _ in outermost:
+        node.decompose()
+    cut = sum(size for _, size in outermost)
+    return (cut / total if total else 0.0), cut
 
 
 def page_parts(html: str) -> dict:
     """Everything the cheap candidates need that no model decides: resiliparse's texts from one parse, the
     visible lines and their features, the repeated region, and the page features."""
     from resiliparse.extract.html2text import extract_plain_text
-    from resiliparse.parse.html import HTMLTree
 
-    tree = HTMLTree.parse(html)
-    # A page's <title> names it; it is not its text. Where anything stands before <html> (a PHP warning in
-    # a crawled page, the `<text id=...>` wrapper of CleanEval-format sets), the parser opens the body
-    # there and the <title> lands in it, and resiliparse reads it as the page's first line.
-    for title in tree.document.query_selector_all("title"):
-        title.decompose()
+    tree = parse_without_titles(html)
+    comment_share, cut = cut_comment_sections(tree)
     main = extract_plain_text(tree, main_content=True, alt_texts=False)
+    if cut and len(main) < cut / 100:  # the sections were the page's text (a forum's posts): keep them
+        tree, comment_share = parse_without_titles(html), 0.0
+        main = extract_plain_text(tree, main_content=True, alt_texts=False)
     minimal = extract_plain_text(tree, main_content=False, alt_texts=False, preserve_formatting="minimal_html",
                                  links=True)
     lines, line_features, source = visible_lines(main, minimal)
@@ -64,7 +114,8 @@ def page_parts(html: str) -> dict:
     visible_words, linked_words = words.sum(), (words * line_features[:, 4]).sum()
     return {"texts": {"resiliparse": main, "resiliparse_dedup": main_dedup, "visible": visible,
                       "region": drop_repeated_lines(text)},
-            "features": page_features(tree, len(html), main, clean, main_dedup, visible_words, linked_words),
+            "features": page_features(tree, len(html), main, clean, main_dedup, visible_words, linked_words)
+            | {"comment_share": comment_share},
             "clean": clean, "region": (nodes, members, share, linked), "lines": lines, "line_features": line_features}
 
 

@@ -1,10 +1,10 @@
 """`curate eval-extract`'s reading of the gold sets: Dragnet's gold files hold the article and, after a
-marker line, its readers' comments; the file as published is the gold text, and the F1 against the
-article alone is reported beside it; pages an extractor lost to a fault are counted apart."""
+marker line, its readers' comments; the article is the gold text, and the F1 against the file as
+published is reported beside it; pages an extractor lost to a fault are counted apart."""
 
 import pytest
 
-from curate.tools.evaluate_extract import load_sets, lost, score_article, split_comments
+from curate.tools.evaluate_extract import load_sets, lost, score_published, split_comments
 
 
 @pytest.mark.parametrize("marker", ["!@#$%^&*()  COMMENTS", "!@#$%^&*() COMMENTS", "!@ $%^&*()  COMMENTS\r",
@@ -19,23 +19,24 @@ def test_a_text_without_the_marker_is_all_article(text):
     assert split_comments(text) == (text, "")
 
 
-def test_the_article_s_f1_leaves_the_comments_out():
-    pages = [{"id": "dragnet-1", "type": "dragnet", "article": "the mayor spoke", "comments": "first great article"},
-             {"id": "dragnet-2", "type": "dragnet", "article": "bridges and mills", "comments": ""}]
-    texts = {"dragnet-1": "the mayor spoke first great article", "dragnet-2": "bridges and mills"}
-    figures = score_article(texts, pages)
-    # dragnet-1 (held out): recall 1, precision 3 of 6 words, F1 2/3; dragnet-2 has no comments: F1 1
+def test_the_f1_as_published_counts_the_comments():
+    pages = [{"id": "dragnet-1", "type": "dragnet", "published": "the mayor spoke\n!@#$%^&*()  COMMENTS\nfirst great",
+              "comments": "first great"},
+             {"id": "dragnet-2", "type": "dragnet", "published": "bridges and mills", "comments": ""}]
+    texts = {"dragnet-1": "the mayor spoke", "dragnet-2": "bridges and mills"}
+    figures = score_published(texts, pages)
+    # dragnet-1 (held out): precision 1, recall 3 of 6 words, F1 2/3; dragnet-2 has no comments: F1 1
     assert figures["pages_with_comments"] == 1 and figures["f1_heldout"] == pytest.approx(2 / 3, abs=1e-4)
     assert figures["f1"] == pytest.approx((2 / 3 + 1) / 2, abs=1e-4)
 
 
-def test_dragnet_s_gold_marks_the_comments_of_416_pages(shared):
+def test_dragnet_s_gold_is_its_article_and_416_pages_mark_comments(shared):
     sets = load_sets(shared / "html_gold/cleaning_sets/cleaning_sets.tar.xz")
     with_comments = {name: sum(bool(p["comments"]) for p in pages) for name, pages in sets.items()}
     assert with_comments == {"dragnet": 416, "cleaneval_final": 0, "cleanportaleval": 0, "readability": 0}
     for p in sets["dragnet"]:
-        assert p["gold"].startswith(p["article"]) and p["gold"].endswith(p["comments"])
-        marker = p["gold"][len(p["article"]):len(p["gold"]) - len(p["comments"])]
+        assert p["published"].startswith(p["gold"]) and p["published"].endswith(p["comments"])
+        marker = p["published"][len(p["gold"]):len(p["published"]) - len(p["comments"])]
         assert ("COMMENTS" in marker) == bool(p["comments"]) and len(marker) < 40
 
 

@@ -2,10 +2,10 @@
 
 Word-F1 is WCXB's definition: precision and recall over the multisets of lowercased `\\w+` tokens of
 the extracted text and the gold `main_content`, averaged over pages (a page with empty gold scores 1
-if the extraction is empty too, else 0), overall and per page type. Dragnet's gold files hold its
-article and then, after a marker line, readers' comments (its README: "any text appearing before this
-string in the file is the main article"); the gold text is the file as published, and for a set with
-such pages the F1 against the article alone is reported beside it. Snippet accuracy is
+if the extraction is empty too, else 0), overall and per page type. The gold text is the page's main
+content without readers' comments: Dragnet's gold files hold its article and then, after a marker line,
+the comments (its README: "any text appearing before this string in the file is the main article"), so
+its article is scored, and the F1 against the file as published is reported beside it. Snippet accuracy is
 trafilatura's evaluation (`evaldata.json`): a page's `with` snippets must be in the text, its
 `without` snippets must not. Speed is pages per CPU-second of this process and its children (the
 extraction sandboxes), so per core whatever else loads the machine, measured on the same pages in
@@ -62,7 +62,9 @@ def _html(data: bytes, name: str) -> str:
 
 
 def load_wcxb(path: Path, limit: int | None = None) -> list[dict]:
-    """[{id, html, gold, type}] from a WCXB-layout folder or archive (`ground-truth/ID.json`, `html/ID.html[.gz]`)."""
+    """[{id, html, gold, type, published, comments}] from a WCXB-layout folder or archive (`ground-truth/ID.json`,
+    `html/ID.html[.gz]`): `gold` is the main content without the readers' comments that Dragnet's gold marks
+    (`comments`), `published` the gold text as the file holds it."""
     gold, html = {}, {}
     for name, data in _files(path):
         parts = name.split("/")
@@ -71,8 +73,8 @@ def load_wcxb(path: Path, limit: int | None = None) -> list[dict]:
             page_type = (record.get("_internal") or {}).get("page_type", {}).get("primary")
             text = (record.get("ground_truth") or {}).get("main_content") or ""
             article, comments = split_comments(text)
-            gold[Path(name).stem] = {"gold": text, "type": page_type or "unknown", "group": parts[-3] if len(parts) >= 3 else "",
-                                     "article": article, "comments": comments}
+            gold[Path(name).stem] = {"gold": article, "type": page_type or "unknown",
+                                     "group": parts[-3] if len(parts) >= 3 else "", "published": text, "comments": comments}
         elif len(parts) >= 2 and parts[-2] == "html" and (name.endswith(".html") or name.endswith(".html.gz")):
             html[parts[-1].split(".")[0]] = _html(data, name)
     ids = sorted(set(gold) & set(html))
@@ -199,9 +201,9 @@ def score_wcxb(texts: dict[str, str], pages: list[dict]) -> dict:
             | {"pages": len(v)} for key, v in sorted(by_type.items())}
 
 
-def score_article(texts: dict[str, str], pages: list[dict]) -> dict:
-    """F1 against the article alone: the gold text without the readers' comments that Dragnet's gold marks."""
-    scores = score_wcxb(texts, [p | {"gold": p["article"]} for p in pages])
+def score_published(texts: dict[str, str], pages: list[dict]) -> dict:
+    """F1 against the gold text as the file holds it: with the readers' comments that Dragnet's gold marks."""
+    scores = score_wcxb(texts, [p | {"gold": p["published"]} for p in pages])
     return {"f1": scores["all"]["f1"], "f1_heldout": scores.get("heldout", {}).get("f1"),
             "pages_with_comments": sum(bool(p["comments"]) for p in pages)}
 
@@ -249,7 +251,7 @@ def evaluate(paths, extractors=DEFAULT_EXTRACTORS, snippets: Path | None = None,
                              "lost": lost(pages, used)}
             per_page[name] = [word_prf(texts.get(p["id"], ""), p["gold"])[2] for p in pages]
             if any(p["comments"] for p in pages):
-                results[name]["article"] = score_article(texts, pages)
+                results[name]["published"] = score_published(texts, pages)
             log(f"{set_name} {name}: F1 {results[name]['wcxb']['all']['f1']:.4f}, "
                 f"{results[name]['docs_per_s']} docs/s per core")
         if snippet_pages and not summaries:
@@ -289,7 +291,7 @@ def set_figures(summary: dict) -> dict:
             "oracle": summary["oracle"], "best_peer_heldout": [best_peer, peers.get(best_peer)],
             "beats_peers_heldout": bool(best_peer) and summary["f1_heldout"] >= peers[best_peer],
             "extractors": {name: {k: r[k] for k in ("f1", "f1_heldout", "precision", "recall", "docs_per_s", "lost")}
-                           | ({"article": r["article"]} if r.get("article") else {})
+                           | ({"published": r["published"]} if r.get("published") else {})
                            for name, r in extractors.items()}}
 
 
@@ -310,7 +312,7 @@ def summarise(results: dict, default: str) -> dict:
                               "pages": r["wcxb"]["all"]["pages"], "lost": r["lost"],
                               "docs_per_s": r["docs_per_s"],
                               "ratio_vs_datatrove": round(r["docs_per_s"] / dt["docs_per_s"], 2),
-                              "snippets": r.get("snippets"), "article": r.get("article"),
+                              "snippets": r.get("snippets"), "published": r.get("published"),
                               "by_type": {t: s["f1"] for t, s in r["wcxb"].items()}} for name, r in results.items()},
         "outcomes": {name: r["outcomes"] for name, r in results.items()},
     }
