@@ -10,9 +10,9 @@ compiled pass over the HTML, the repeated region, the container whose like child
 text (filters/regions.py: listings, collections, forums). Readers' comments are not the page's text
 (FineWeb's trafilatura setting leaves them out, and so do the gold texts): the sections a page names
 as comments are cut from the parse before its texts are read, and trafilatura runs without them.
-Then gradient-boosted trees over cheap
-features of the page and of those texts (`filters/selector_model.py`; each model is the mean of five
-fits on different four-fifths of the tuning pages):
+Then gradient-boosted trees over cheap features of the page and of those texts
+(`filters/selector_model.py`; each model is the mean of five fits on different four-fifths of the
+tuning pages):
 
 1. predict each candidate's word-F1 and take the best cheap one;
 2. predict how much trafilatura would gain over it, and which of its settings (`fast`, or `fast`
@@ -20,6 +20,9 @@ fits on different four-fifths of the tuning pages):
    the model's `gate` (about one WCXB page in twelve: the cost control, since trafilatura costs three
    times all the cheap candidates together);
 3. where it ran, a last model that also sees how its text and resiliparse's agree decides which to keep.
+
+The cheap part and trafilatura each run under the stage's CPU budget in its sandbox: a page whose
+trafilatura runs over, crashes or fails keeps its cheap text.
 
 The model was fitted only on the tuning split (even page numbers) of WCXB dev and the four cleaning
 sets by `python -m curate.tools.extract_selector_train`; its card (in the model file) gives the
