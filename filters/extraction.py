@@ -63,10 +63,10 @@ class CpuTimeSandbox(ExtractorSandbox):
         conn.send(None)  # ready
         while True:
             try:
-                text = conn.recv()
+                budget, text = conn.recv()
             except EOFError:
                 break
-            signal.setitimer(signal.ITIMER_PROF, self.timeout)
+            signal.setitimer(signal.ITIMER_PROF, budget)
             try:
                 result = extract_fn(text)
             except Exception as error:  # the page's error, for the parent to raise; the worker goes on
@@ -89,15 +89,19 @@ class CpuTimeSandbox(ExtractorSandbox):
         self.all_processes.append(self.process)
         self._wait("the extraction worker did not start")  # its `None`: warmed up and ready
 
-    def process_document(self, text, extract_fn):
+    def process_document(self, text, extract_fn, timeout: float | None = None):
+        """`extract_fn(text)` in the worker, with `timeout` CPU seconds (None: the sandbox's own)."""
         self._ensure_process(extract_fn)
-        self.parent_conn.send(text)
-        return self._wait("the page took longer than the wall-clock backstop")
+        budget = self.timeout if timeout is None else timeout
+        self.parent_conn.send((budget, text))
+        wall = self.wall_limit if timeout is None else max(timeout * WALL_FACTOR, MIN_WALL)
+        return self._wait("the page took longer than the wall-clock backstop", budget, wall)
 
-    def _wait(self, backstop: str):
-        """The worker's next message; TimeoutError if it used up its CPU budget or the wall-clock
+    def _wait(self, backstop: str, budget: float | None = None, wall: float | None = None):
+        """The worker's next message; TimeoutError if it used up its CPU `budget` or the `wall`-clock
         backstop passed (`backstop` says which wait), EOFError if it died otherwise."""
-        deadline = time.monotonic() + self.wall_limit
+        budget, wall = budget or self.timeout, wall or self.wall_limit
+        deadline = time.monotonic() + wall
         try:
             while True:
                 if self.parent_conn.poll(max(0.0, min(POLL, deadline - time.monotonic()))):
@@ -114,7 +118,7 @@ class CpuTimeSandbox(ExtractorSandbox):
             over_budget = self.process.exitcode == -signal.SIGPROF
             self._cleanup_process()
             if over_budget:
-                raise TimeoutError(f"the page used more than {self.timeout} s of CPU time") from None
+                raise TimeoutError(f"the page used more than {budget} s of CPU time") from None
             raise
         except TimeoutError:
             self._cleanup_process()
@@ -152,10 +156,10 @@ class HtmlExtract(CurateStep):
         name, args = request
         return getattr(self, name)(*args)
 
-    def sandboxed(self, name: str, *args):
-        """`self.name(*args)` in the sandbox, with `timeout` CPU seconds: TimeoutError past them, EOFError
-        if the process died, and the method's own exception if it raised one."""
-        return self.sandbox.process_document((name, args), self.in_sandbox)
+    def sandboxed(self, name: str, *args, timeout: float | None = None):
+        """`self.name(*args)` in the sandbox, with `timeout` CPU seconds (None: the stage's): TimeoutError past
+        them, EOFError if the process died, and the method's own exception if it raised one."""
+        return self.sandbox.process_document((name, args), self.in_sandbox, timeout)
 
     def extract_in_sandbox(self, html: str) -> tuple[str, dict]:
         """The page's text and signals, from the sandbox: `extract_page` under one budget."""

@@ -21,8 +21,8 @@ tuning pages):
    times all the cheap candidates together);
 3. where it ran, a last model that also sees how its text and resiliparse's agree decides which to keep.
 
-The cheap part and trafilatura each run under the stage's CPU budget in its sandbox: a page whose
-trafilatura runs over, crashes or fails keeps its cheap text.
+The cheap part and trafilatura each run under a CPU budget of their own in the stage's sandbox: a page
+whose trafilatura runs over, crashes or fails keeps its cheap text.
 
 The model was fitted only on the tuning split (even page numbers) of WCXB dev and the four cleaning
 sets by `python -m curate.tools.extract_selector_train`; its card (in the model file) gives the
@@ -152,9 +152,10 @@ class SelectExtract(HtmlExtract):
     where this is over `gate`), `margin` (where trafilatura ran: the predicted F1 gain of keeping its
     text, positive if kept) and `trafilatura_fault` (`timeout`, `crashed` or `error` where trafilatura
     ran and gave nothing: the page keeps its cheap text). `gate`: null takes the model's; lower runs
-    trafilatura on more pages (slower, better on news), `-1` on every page. `model`: a selector file trained by
-    `curate.tools.extract_selector_train` (null: the shipped one). `timeout` is CPU seconds per page for
-    the cheap candidates and as many again for trafilatura, `max_bytes` skips larger pages before parsing.
+    trafilatura on more pages (slower, better on news), `-1` on every page. `model`: a selector file
+    trained by `curate.tools.extract_selector_train` (null: the shipped one). `timeout` is CPU seconds
+    per page for the cheap candidates, `trafilatura_timeout` for trafilatura where it runs (null: as
+    many as `timeout`); `max_bytes` skips larger pages before parsing.
     Example: `- extract: {gate: 0.02, timeout: 1}`.
     """
 
@@ -164,8 +165,9 @@ class SelectExtract(HtmlExtract):
     _requires_dependencies = ["trafilatura", "resiliparse"]
 
     def __init__(self, gate: float | None = None, model: str | None = None, timeout: float = 1.0,
-                 max_bytes: int = 10_000_000, emit_dropped: bool = False):
+                 trafilatura_timeout: float | None = None, max_bytes: int = 10_000_000, emit_dropped: bool = False):
         super().__init__(timeout=timeout, max_bytes=max_bytes, emit_dropped=emit_dropped)
+        self.trafilatura_timeout = timeout if trafilatura_timeout is None else trafilatura_timeout
         self.model_path = model
         self.gate = load(model)["gate"] if gate is None else gate
 
@@ -210,13 +212,14 @@ class SelectExtract(HtmlExtract):
         return self.settle(text, signals, job[0], self.run_trafilatura(html, *job))
 
     def extract_in_sandbox(self, html: str) -> tuple[str, dict]:
-        """The cheap candidates, then trafilatura, each under its own `timeout` in the sandbox: a page whose
+        """The cheap candidates, then trafilatura, each under its own budget in the sandbox: a page whose
         trafilatura runs over its time, crashes or fails keeps its cheap text, and `trafilatura_fault` says why."""
         text, signals, job = self.sandboxed("choose_cheap", html)
         if job is None:
             return text, signals
         try:
-            return self.settle(text, signals, job[0], self.sandboxed("run_trafilatura", html, *job))
+            trafilatura = self.sandboxed("run_trafilatura", html, *job, timeout=self.trafilatura_timeout)
+            return self.settle(text, signals, job[0], trafilatura)
         except TimeoutError:
             fault = "timeout"
         except EOFError:

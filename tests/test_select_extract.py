@@ -97,14 +97,15 @@ def test_a_page_whose_trafilatura_fails_keeps_its_cheap_text(fault, recorded):
 
 
 def test_a_large_real_page_whose_trafilatura_runs_over_keeps_its_cheap_text(shared):
-    """iana.org/protocols (656 KB, 13,387 elements): the cheap candidates take about 0.2 s of CPU and
-    trafilatura 0.7-0.9 s; before trafilatura had its own budget, the page was lost when both passed 1 s."""
+    """iana.org/protocols (656 KB, 13,387 elements): the cheap candidates take 0.09-0.2 s of CPU and
+    trafilatura 0.4-0.85 s (a quiet and a busy machine); before trafilatura had its own budget, the page
+    was lost where both together passed the stage's 1 s."""
     from curate.io.readers import WarcReader
 
     (doc,) = [d for d in WarcReader(str(shared / "warc" / "pywb"), glob_pattern="iana.warc.gz").run()
               if d.metadata.get("url") == "http://www.iana.org/protocols"]
     html = doc.text
-    (out,) = run(SelectExtract(gate=-1.0, timeout=0.45, emit_dropped=True), [doc])
+    (out,) = run(SelectExtract(gate=-1.0, timeout=5.0, trafilatura_timeout=0.05, emit_dropped=True), [doc])
     assert out.metadata.get(DROP_REASON) is None
     assert out.metadata["extract__trafilatura_fault"] == "timeout"
     assert out.text == SelectExtract(gate=-1.0).choose_cheap(html)[0]
