@@ -31,6 +31,7 @@ held-out figures. `extract@1` (the hand-tuned rule) stays available for old reci
 
 from __future__ import annotations
 
+import re
 from typing import ClassVar
 
 import numpy as np
@@ -52,6 +53,7 @@ VARIANT_NAMES = ("trafilatura", "trafilatura_precision")
 # comment sections so: WordPress's `comments` and `commentlist`, Disqus's `disqus_thread`'s container, ...
 COMMENT_SECTIONS = ", ".join(f"{tag}[{attr}*=comment i]" for tag in ("div", "section", "ol", "ul", "aside")
                              for attr in ("id", "class"))
+COMMENT_NAME = re.compile(r"comment(?!ary)", re.IGNORECASE)
 
 
 def parse_without_titles(html: str):
@@ -76,19 +78,19 @@ def all_nodes(tree, selector: str) -> list:
 
 
 def cut_comment_sections(tree) -> tuple[float, int]:
-    """Remove the elements named as comment sections (outermost ones, each under half the body's text:
-    never the article of a page that calls itself `commentary`); (their share of the body's text, their
-    characters)."""
+    """Remove the outermost elements named as comment sections, whatever share of the page they hold (a blog
+    post under 2,400 comments keeps only the post); (their share of the body's text, their characters).
+    `commentary` names an article (an op-ed), not its comments."""
     body = tree.body
     total = len(body.text) if body is not None else 0
-    matched = set(all_nodes(tree, COMMENT_SECTIONS)) if total else set()
+    matched = {node for node in all_nodes(tree, COMMENT_SECTIONS) if COMMENT_NAME.search(f"{node.id} {node.class_name}")}
     outermost = []
     for node in matched:  # every walk before any removal: a removed element's descendants are freed
         parent = node.parent
         while parent is not None and parent not in matched:
             parent = parent.parent
-        if parent is None and (size := len(node.text)) < total / 2:
-            outermost.append((node, size))
+        if parent is None:
+            outermost.append((node, len(node.text)))
     for node, _ in outermost:
         node.decompose()
     cut = sum(size for _, size in outermost)

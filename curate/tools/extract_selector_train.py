@@ -236,7 +236,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("gold", nargs="+", type=Path, help="gold sets in WCXB layout (folders or archives)")
     parser.add_argument("--out", type=Path, default=Path(__file__).parents[2] / "filters/data/extract_selector.json.gz")
-    parser.add_argument("--max-share", type=float, default=0.12, help="share of tuning pages that run trafilatura")
+    parser.add_argument("--max-share", type=float, default=0.10, help="share of tuning pages that run trafilatura")
     parser.add_argument("--cache", type=Path, help="pickle of the candidate runs, reused when present")
     parser.add_argument("--processes", type=int, default=2)
     parser.add_argument("--cv", type=int, default=0, metavar="K",
