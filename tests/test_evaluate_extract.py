@@ -2,6 +2,8 @@
 marker line, its readers' comments; the article is the gold text, and the F1 against the file as
 published is reported beside it; pages an extractor lost to a fault are counted apart."""
 
+import json
+
 import pytest
 
 from curate.tools.evaluate_extract import load_sets, lost, score_published, split_comments
@@ -44,3 +46,20 @@ def test_pages_lost_to_a_fault_are_counted_apart_from_empty_texts():
     pages = [{"id": f"wcxb-{i}"} for i in range(1, 6)]  # odd page numbers are held out
     used = {"wcxb-1": "extract:timeout", "wcxb-2": "extract:empty", "wcxb-3": "lines", "wcxb-4": "extract:crashed"}
     assert lost(pages, used) == {"all": 3, "heldout": 2}  # wcxb-5 never came back from the step
+
+
+def test_repeat_runs_every_extractor_in_turn_and_counts_its_lowest_cpu_time(tmp_path):
+    from curate.tools.evaluate_extract import evaluate
+
+    article = "<p>The history of the river town is told in its bridges and its mills, and in the people who built them.</p>"
+    for i in (1, 2):
+        (tmp_path / "ground-truth").mkdir(exist_ok=True)
+        (tmp_path / "html").mkdir(exist_ok=True)
+        (tmp_path / "ground-truth" / f"{i}.json").write_text(json.dumps({"ground_truth": {"main_content": (article[3:-4] + "\n") * i}}))
+        (tmp_path / "html" / f"{i}.html").write_text(f"<html><body><nav>Home</nav><article>{article * i}</article></body></html>")
+    calls = []
+    summary = evaluate(tmp_path, ("resiliparse_extract",), repeat=3, log=calls.append)
+    figures = summary["extractors"]["resiliparse_extract"]
+    assert len(figures["every_cpu_s"]) == 3 and summary["extractors"]["datatrove"]["every_cpu_s"][2] > 0
+    assert figures["docs_per_s"] == pytest.approx(2 / min(figures["every_cpu_s"]), rel=0.05)  # the fastest run counts
+    assert sum("run 3 of 3" in line for line in calls) == 3 and figures["f1"] > 0.9  # each extractor, and texts scored once

@@ -20,7 +20,9 @@ from curate.tools.display import table
 @click.option("--limit", type=int, help="At most N pages of each set, spread over the ids.")
 @click.option("--quick", is_flag=True, help="--limit 40: under a minute.")
 @click.option("--timeout", type=float, help="Seconds per page for curate's stages (default: each stage's).")
-def eval_extract(paths, extractors, snippets, limit, quick, timeout):
+@click.option("--repeat", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Runs of every extractor over each set, in turn; each one's lowest CPU time counts.")
+def eval_extract(paths, extractors, snippets, limit, quick, timeout, repeat):
     """Word-F1 (WCXB's definition), snippet accuracy and docs/s per core of extractors, per gold set.
 
     Each PATH is a gold set in WCXB layout (ground-truth/ID.json, html/ID.html[.gz]), a folder or a
@@ -43,7 +45,8 @@ def eval_extract(paths, extractors, snippets, limit, quick, timeout):
         with ui.bar("eval-extract") as bar:
             summary = evaluate_extract.evaluate(
                 paths, extractors or evaluate_extract.DEFAULT_EXTRACTORS, snippets=snippets,
-                limit=40 if quick and not limit else limit, timeout=timeout, log=ui.say, progress=bar)
+                limit=40 if quick and not limit else limit, timeout=timeout, log=ui.say, progress=bar,
+                repeat=repeat)
     except (FileNotFoundError, ValueError, KeyError) as error:
         raise click.ClickException(str(error)) from None
     for set_name, figures in summary["sets"].items():
